@@ -1,0 +1,469 @@
+/**
+ * The engine: claim → run with a heartbeat → fenced complete or fail.
+ *
+ * Races it is built for (A and B are callers with the same key):
+ *
+ * - A and B in one process: B joins A's promise (single flight) and never
+ *   touches the store.
+ * - A and B in two processes: the store's claim is atomic, so exactly one
+ *   acquires; the other sees `busy` and waits (or rejects).
+ * - A crashes: its lease runs out; B's claim takes over with a higher token
+ *   and `attempt` 2.
+ * - A is only slow, and B took over: A's complete is fenced by its old
+ *   token and changes nothing; A hears `lease_lost`.
+ * - A's result cannot be stored: the record completes with a marker, so B
+ *   gets `IdempotencyResultUnavailableError` instead of a second execution.
+ */
+import type { ClaimOutcome, IdempotencyStore } from "../stores/contract.js";
+import { hashValue } from "./canonical.js";
+import {
+  asStoreError,
+  type IdempotencyContext,
+  OwnerContext,
+  runInContext,
+} from "./context.js";
+import {
+  IdempotencyEncodeError,
+  IdempotencyInProgressError,
+  IdempotencyKeyReuseError,
+  IdempotencyLeaseLostError,
+  IdempotencyResultUnavailableError,
+  IdempotencyStoreError,
+} from "./errors.js";
+import { emit, type IdempotencyEvent } from "./events.js";
+import { Heartbeat } from "./heartbeat.js";
+import { validateKey, validateName, validateScope } from "./keys.js";
+import {
+  type EngineSettings,
+  type ExecutionOptions,
+  type ExecutionSettings,
+  hasExecutionOverrides,
+  type IdempotencyOptions,
+  mergeExecution,
+  normalizeEngineOptions,
+} from "./options.js";
+import type { IdempotencyRecord, RecordId, StoredError } from "./record.js";
+import { openEnvelope, sealUnavailable, sealValue } from "./result-envelope.js";
+import { type WrapOptions, wrapWith } from "./wrap.js";
+
+/** Per-call options of {@link Idempotency.run}. */
+export interface RunOptions extends ExecutionOptions {
+  /** The operation's name: records of different names never meet. @default "default" */
+  name?: string | undefined;
+  /** Who the key belongs to. @default "" */
+  scope?: string | undefined;
+  /**
+   * The request the key stands for. Its SHA-256 fingerprint is stored; a
+   * later call with the same key and a different payload throws
+   * `IdempotencyKeyReuseError`. Omit it to skip the check.
+   */
+  payload?: unknown;
+}
+
+/** The operation `run` executes. */
+export type Operation<T> = (ctx: IdempotencyContext) => T | Promise<T>;
+
+interface Flight {
+  readonly fingerprint: string;
+  readonly promise: Promise<unknown>;
+}
+
+// Executions in flight, per store, so every engine over one store in this
+// process coalesces duplicates onto one promise.
+const flightsByStore = new WeakMap<IdempotencyStore, Map<string, Flight>>();
+
+function flightsOf(store: IdempotencyStore): Map<string, Flight> {
+  let flights = flightsByStore.get(store);
+  if (flights === undefined) {
+    flights = new Map();
+    flightsByStore.set(store, flights);
+  }
+  return flights;
+}
+
+/**
+ * One configured idempotency engine over a store.
+ *
+ * @example
+ * ```ts
+ * import { Idempotency, MemoryStore } from "idemkit";
+ *
+ * const idem = new Idempotency({ store: new MemoryStore(), ttl: "24h" });
+ * const receipt = await idem.run(req.headers["idempotency-key"], async (ctx) => {
+ *   return payments.charge(req.body);
+ * }, { name: "charge", payload: req.body, scope: user.id });
+ * ```
+ */
+export class Idempotency {
+  readonly settings: EngineSettings;
+  readonly #flights: Map<string, Flight>;
+
+  constructor(options: IdempotencyOptions) {
+    this.settings = normalizeEngineOptions(options);
+    this.#flights = flightsOf(this.settings.store);
+  }
+
+  /** The store this engine uses. */
+  get store(): IdempotencyStore {
+    return this.settings.store;
+  }
+
+  /**
+   * Runs `operation` once for `key`: the first call runs it, duplicates get
+   * the first result (or the cached failure).
+   */
+  run<T>(key: string, operation: Operation<T>, options: RunOptions = {}): Promise<T> {
+    try {
+      validateKey(key);
+      if (typeof operation !== "function") {
+        throw new TypeError(`The operation must be a function, got ${typeof operation}`);
+      }
+      const name = options.name ?? "default";
+      validateName(name);
+      const scope = options.scope ?? "";
+      validateScope(scope);
+      const fingerprint = options.payload === undefined ? "" : hashValue(options.payload);
+      const settings = hasExecutionOverrides(options)
+        ? mergeExecution(this.settings.execution, options)
+        : this.settings.execution;
+      return this.execute(
+        { namespace: name, scope, key },
+        fingerprint,
+        settings,
+        operation,
+      );
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * Returns a function with the same signature as `fn` that runs it once
+   * per key. Without a `key` option the key is derived from the name, the
+   * arguments and the scope.
+   *
+   * @example
+   * ```ts
+   * const charge = idem.wrap(chargeCard, { name: "charge", key: (input) => input.requestId });
+   * ```
+   */
+  wrap<A extends unknown[], R>(
+    fn: (...args: A) => R,
+    options: WrapOptions<A> = {},
+  ): (...args: A) => Promise<Awaited<R>> {
+    return wrapWith(this, fn, options);
+  }
+
+  /**
+   * The core of every entry point, with inputs already validated: coalesces
+   * same-process duplicates, then claims and runs.
+   * @internal
+   */
+  execute<T>(
+    id: RecordId,
+    fingerprint: string,
+    settings: ExecutionSettings,
+    operation: Operation<T>,
+  ): Promise<T> {
+    const slot = `${id.namespace.length}:${id.namespace}${id.scope.length}:${id.scope}${id.key}`;
+    const running = this.#flights.get(slot);
+    if (running !== undefined) {
+      if (running.fingerprint !== fingerprint) {
+        this.#emit({ type: "mismatch", id });
+        return Promise.reject(reuseError(id));
+      }
+      return running.promise as Promise<T>;
+    }
+
+    const promise = this.#claimAndRun(id, fingerprint, settings, operation);
+    this.#flights.set(slot, { fingerprint, promise });
+    const forget = (): void => {
+      this.#flights.delete(slot);
+    };
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  async #claimAndRun<T>(
+    id: RecordId,
+    fingerprint: string,
+    settings: ExecutionSettings,
+    operation: Operation<T>,
+  ): Promise<T> {
+    const { store } = this.settings;
+    const request = { id, fingerprint, leaseMs: settings.leaseMs, ttlMs: settings.ttlMs };
+    let deadline = 0;
+    let wait = 5;
+
+    for (;;) {
+      let outcome: ClaimOutcome;
+      try {
+        outcome = await store.claim(request);
+      } catch (error) {
+        throw asStoreError(
+          error,
+          `Could not claim key "${id.key}" in the ${store.kind} store`,
+        );
+      }
+
+      switch (outcome.kind) {
+        case "acquired":
+          return this.#own(outcome.record, outcome.takenOver, settings, operation);
+        case "replay":
+          return this.#replay<T>(outcome.record);
+        case "mismatch":
+          this.#emit({ type: "mismatch", id });
+          throw reuseError(id);
+        case "busy": {
+          this.#emit({ type: "busy", id, attempt: outcome.record.attempts });
+          const now = Date.now();
+          const retryAfterMs = clamp(
+            outcome.record.leaseUntil - now,
+            100,
+            settings.leaseMs,
+          );
+          if (settings.onBusy === "reject") throw inProgressError(id, retryAfterMs);
+          if (deadline === 0) deadline = now + settings.waitTimeoutMs;
+          if (now >= deadline) throw inProgressError(id, retryAfterMs);
+
+          // Capped exponential backoff with jitter, never past the deadline.
+          const pause = Math.min(wait * (0.5 + Math.random() / 2), deadline - now);
+          wait = Math.min(wait * 2, 500);
+          await sleep(pause);
+        }
+      }
+    }
+  }
+
+  async #own<T>(
+    record: IdempotencyRecord,
+    takenOver: boolean,
+    settings: ExecutionSettings,
+    operation: Operation<T>,
+  ): Promise<T> {
+    const { store, logger } = this.settings;
+    const id: RecordId = {
+      namespace: record.namespace,
+      scope: record.scope,
+      key: record.key,
+    };
+    const { token, attempts: attempt } = record;
+    const ctx = new OwnerContext(this.settings, id, attempt, token, record.steps);
+
+    this.#emit({ type: "acquired", id, attempt, token });
+    if (takenOver) {
+      this.#emit({ type: "taken_over", id, attempt, token });
+      logger.info(
+        { id, attempt },
+        "idemkit: took over a key whose owner's lease ran out",
+      );
+    }
+
+    const heartbeat =
+      settings.heartbeatMs > 0
+        ? new Heartbeat({
+            store,
+            id,
+            token,
+            leaseMs: settings.leaseMs,
+            intervalMs: settings.heartbeatMs,
+            logger,
+            onLost: (reason) => {
+              const error = new IdempotencyLeaseLostError(
+                `Lost the lease on key "${id.key}": ${reason}`,
+              );
+              ctx.loseLease(error);
+              this.#emit({ type: "lease_lost", id, attempt, token, error });
+              logger.warn({ id, attempt, reason }, "idemkit: lease lost while running");
+            },
+          })
+        : undefined;
+
+    let value: T;
+    try {
+      value = await runInContext(ctx, () => operation(ctx));
+    } catch (error) {
+      heartbeat?.stop();
+      await this.#recordFailure(id, token, attempt, error, settings);
+      throw error;
+    }
+    heartbeat?.stop();
+
+    const sealed = this.#seal(id, value);
+    let stored: boolean;
+    try {
+      stored = await store.complete(id, token, { result: sealed, ttlMs: settings.ttlMs });
+    } catch (error) {
+      throw asStoreError(
+        error,
+        `The operation ran, but its result could not be recorded for key "${id.key}"`,
+      );
+    }
+
+    if (!stored) {
+      this.#emit({ type: "lease_lost", id, attempt, token });
+      logger.warn(
+        { id, attempt },
+        "idemkit: finished after losing the lease; the newer owner's record is kept",
+      );
+      return value;
+    }
+    const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
+    this.#emit({ type: "completed", id, attempt, token, resultUnavailable: unavailable });
+    return value;
+  }
+
+  /** Encodes a result; one that cannot be stored becomes a marker instead. */
+  #seal(id: RecordId, value: unknown): string {
+    const { codec, maxResultBytes, logger } = this.settings;
+    let sealed: string;
+    try {
+      sealed = sealValue(codec.encode(value));
+    } catch (error) {
+      const reason =
+        error instanceof IdempotencyEncodeError
+          ? error.message
+          : `Encoding failed: ${String(error)}`;
+      logger.warn({ id, err: error }, `idemkit: result not stored: ${reason}`);
+      return sealUnavailable(reason);
+    }
+
+    // Length in UTF-16 units bounds the UTF-8 size from below; only measure
+    // bytes when the cheap bound does not settle it.
+    if (
+      sealed.length * 3 > maxResultBytes &&
+      Buffer.byteLength(sealed) > maxResultBytes
+    ) {
+      const reason = `The result is larger than ${maxResultBytes} bytes`;
+      logger.warn({ id }, `idemkit: result not stored: ${reason}`);
+      return sealUnavailable(reason);
+    }
+    return sealed;
+  }
+
+  async #recordFailure(
+    id: RecordId,
+    token: number,
+    attempt: number,
+    error: unknown,
+    settings: ExecutionSettings,
+  ): Promise<void> {
+    const { store, logger } = this.settings;
+    let final = false;
+    try {
+      final = settings.cacheError(error) === true;
+    } catch (hookError) {
+      logger.error(
+        { id, err: hookError },
+        "idemkit: cacheError threw; treating the failure as retryable",
+      );
+    }
+
+    try {
+      const stored = await store.fail(id, token, {
+        error: storedError(error, final),
+        ttlMs: settings.ttlMs,
+      });
+      if (!stored) this.#emit({ type: "lease_lost", id, attempt, token, error });
+    } catch (storeError) {
+      // The operation's own error is what the caller must see. The record
+      // stays in progress until its lease runs out; then it is taken over.
+      logger.error(
+        { id, err: storeError },
+        "idemkit: could not record a failure; the key frees after one lease",
+      );
+    }
+    this.#emit({ type: "failed", id, attempt, token, error });
+  }
+
+  #replay<T>(record: IdempotencyRecord): T {
+    const id: RecordId = {
+      namespace: record.namespace,
+      scope: record.scope,
+      key: record.key,
+    };
+    if (record.status === "failed" && record.error !== undefined) {
+      this.#emit({ type: "replayed", id, replayedError: true });
+      throw reviveStoredError(record.error);
+    }
+
+    const envelope =
+      record.result === undefined ? undefined : openEnvelope(record.result);
+    if (envelope === undefined) {
+      throw new IdempotencyStoreError(
+        `The record for key "${id.key}" holds no readable result`,
+      );
+    }
+    this.#emit({ type: "replayed", id });
+    if (envelope.kind === "unavailable") {
+      throw new IdempotencyResultUnavailableError(
+        `The operation for key "${id.key}" already ran, but its result cannot be replayed: ${envelope.reason}`,
+      );
+    }
+
+    try {
+      return this.settings.codec.decode(envelope.text) as T;
+    } catch (error) {
+      throw new IdempotencyStoreError(
+        `The stored result for key "${id.key}" could not be decoded`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  #emit(event: Omit<IdempotencyEvent, "store">): void {
+    emit(this.settings.onEvent, { ...event, store: this.settings.store.kind });
+  }
+}
+
+/** The stored form of a thrown value. */
+function storedError(error: unknown, final: boolean): StoredError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      code: typeof code === "string" ? code : undefined,
+      final,
+    };
+  }
+  return { name: "Error", message: String(error), final };
+}
+
+/**
+ * A cached failure, rethrown: an `Error` with the original name, message
+ * and code, and `replayed: true`.
+ */
+function reviveStoredError(stored: StoredError): Error {
+  const error = new Error(stored.message) as Error & {
+    code?: string;
+    replayed?: boolean;
+  };
+  error.name = stored.name;
+  if (stored.code !== undefined) error.code = stored.code;
+  error.replayed = true;
+  return error;
+}
+
+function reuseError(id: RecordId): IdempotencyKeyReuseError {
+  return new IdempotencyKeyReuseError(
+    `Key "${id.key}" was already used for a different request; use a new key for a new request`,
+  );
+}
+
+function inProgressError(id: RecordId, retryAfterMs: number): IdempotencyInProgressError {
+  return new IdempotencyInProgressError(
+    `An operation with key "${id.key}" is still in progress; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    retryAfterMs,
+  );
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return Math.min(Math.max(value, low), Math.max(low, high));
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,57 @@
+/**
+ * The idempotency record: what a store keeps per (namespace, scope, key),
+ * and the small value types that travel with it.
+ */
+
+/**
+ * `in_progress`, `completed` and `failed` are stored; `expired` is what
+ * `get()` and `list()` report for a record past `expiresAt` that no sweep
+ * has removed yet (a claim treats it as absent).
+ */
+export type RecordStatus = "in_progress" | "completed" | "failed" | "expired";
+
+/** Where a record lives. Keys never match across namespaces or scopes. */
+export interface RecordId {
+  /** The operation's name; keeps equal keys of different operations apart. */
+  readonly namespace: string;
+  /** Who the key belongs to (tenant, user, client); `""` when unscoped. */
+  readonly scope: string;
+  /** The caller's key, 1..255 printable ASCII characters. */
+  readonly key: string;
+}
+
+/** A failure as stored: enough to rethrow an equivalent error. */
+export interface StoredError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string | undefined;
+  /** True when `cacheError` marked the failure final: duplicates replay it. */
+  readonly final: boolean;
+}
+
+/** One stored record. Stores return copies; changing one changes nothing. */
+export interface IdempotencyRecord extends RecordId {
+  /** SHA-256 of the canonical payload; `""` when fingerprinting is off. */
+  readonly fingerprint: string;
+  readonly status: RecordStatus;
+  /**
+   * Fencing token. It grows on every (re)claim and is drawn from the store's
+   * clock in microseconds (never less than the previous token + 1), so a
+   * record created again after expiry never reuses a token that a stale
+   * owner might still hold.
+   */
+  readonly token: number;
+  /** While `in_progress`: the owner's lease (epoch ms). */
+  readonly leaseUntil: number;
+  /** How many times the operation has been started under this key. */
+  readonly attempts: number;
+  /** The encoded result envelope, once completed (see `result-envelope.ts`). */
+  readonly result?: string | undefined;
+  /** The failure, once failed. */
+  readonly error?: StoredError | undefined;
+  /** Results of finished recovery steps, by step name (encoded). */
+  readonly steps: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+  readonly completedAt?: number | undefined;
+  readonly expiresAt: number;
+}
