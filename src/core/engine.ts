@@ -47,7 +47,7 @@ import { openEnvelope, sealUnavailable, sealValue } from "./result-envelope.js";
 import { type WrapOptions, wrapWith } from "./wrap.js";
 
 /** Per-call options of {@link Idempotency.run}. */
-export interface RunOptions extends ExecutionOptions {
+export interface RunOptions<T = unknown> extends ExecutionOptions {
   /** The operation's name: records of different names never meet. @default "default" */
   name?: string | undefined;
   /** Who the key belongs to. @default "" */
@@ -58,6 +58,19 @@ export interface RunOptions extends ExecutionOptions {
    * `IdempotencyKeyReuseError`. Omit it to skip the check.
    */
   payload?: unknown;
+  /**
+   * A fingerprint computed by the caller (say, over an HTTP method, path and
+   * body hash); used as is instead of hashing `payload`.
+   */
+  fingerprint?: string | undefined;
+  /**
+   * Decides whether a successful result is kept for replay. A result it
+   * declines is returned to this caller but not stored: the record becomes a
+   * retryable failure, so the next duplicate runs the operation again (an
+   * HTTP 5xx response, for example).
+   * @default every result is kept
+   */
+  keepResult?: ((value: T) => boolean) | undefined;
 }
 
 /** The operation `run` executes. */
@@ -112,7 +125,7 @@ export class Idempotency {
    * Runs `operation` once for `key`: the first call runs it, duplicates get
    * the first result (or the cached failure).
    */
-  run<T>(key: string, operation: Operation<T>, options: RunOptions = {}): Promise<T> {
+  run<T>(key: string, operation: Operation<T>, options: RunOptions<T> = {}): Promise<T> {
     try {
       validateKey(key);
       if (typeof operation !== "function") {
@@ -122,7 +135,9 @@ export class Idempotency {
       validateName(name);
       const scope = options.scope ?? "";
       validateScope(scope);
-      const fingerprint = options.payload === undefined ? "" : hashValue(options.payload);
+      const fingerprint =
+        options.fingerprint ??
+        (options.payload === undefined ? "" : hashValue(options.payload));
       const settings = hasExecutionOverrides(options)
         ? mergeExecution(this.settings.execution, options)
         : this.settings.execution;
@@ -164,6 +179,7 @@ export class Idempotency {
     fingerprint: string,
     settings: ExecutionSettings,
     operation: Operation<T>,
+    keepResult?: (value: T) => boolean,
   ): Promise<T> {
     const slot = `${id.namespace.length}:${id.namespace}${id.scope.length}:${id.scope}${id.key}`;
     const running = this.#flights.get(slot);
@@ -175,7 +191,7 @@ export class Idempotency {
       return running.promise as Promise<T>;
     }
 
-    const promise = this.#claimAndRun(id, fingerprint, settings, operation);
+    const promise = this.#claimAndRun(id, fingerprint, settings, operation, keepResult);
     this.#flights.set(slot, { fingerprint, promise });
     const forget = (): void => {
       this.#flights.delete(slot);
@@ -189,6 +205,7 @@ export class Idempotency {
     fingerprint: string,
     settings: ExecutionSettings,
     operation: Operation<T>,
+    keepResult: ((value: T) => boolean) | undefined,
   ): Promise<T> {
     const { store } = this.settings;
     const request = { id, fingerprint, leaseMs: settings.leaseMs, ttlMs: settings.ttlMs };
@@ -208,7 +225,13 @@ export class Idempotency {
 
       switch (outcome.kind) {
         case "acquired":
-          return this.#own(outcome.record, outcome.takenOver, settings, operation);
+          return this.#own(
+            outcome.record,
+            outcome.takenOver,
+            settings,
+            operation,
+            keepResult,
+          );
         case "replay":
           return this.#replay<T>(outcome.record);
         case "mismatch":
@@ -240,6 +263,7 @@ export class Idempotency {
     takenOver: boolean,
     settings: ExecutionSettings,
     operation: Operation<T>,
+    keepResult: ((value: T) => boolean) | undefined,
   ): Promise<T> {
     const { store, logger } = this.settings;
     const id: RecordId = {
@@ -288,6 +312,11 @@ export class Idempotency {
       throw error;
     }
     heartbeat?.stop();
+
+    if (keepResult !== undefined && !keepResult(value)) {
+      await this.#release(id, token, attempt, settings);
+      return value;
+    }
 
     const sealed = this.#seal(id, value);
     let stored: boolean;
@@ -374,6 +403,29 @@ export class Idempotency {
       );
     }
     this.#emit({ type: "failed", id, attempt, token, error });
+  }
+
+  /** Gives the key back without storing the result (`keepResult` said no). */
+  async #release(
+    id: RecordId,
+    token: number,
+    attempt: number,
+    settings: ExecutionSettings,
+  ): Promise<void> {
+    const error: StoredError = {
+      name: "ResultNotKept",
+      message: "The result was not kept for replay",
+      final: false,
+    };
+    try {
+      await this.settings.store.fail(id, token, { error, ttlMs: settings.ttlMs });
+    } catch (storeError) {
+      this.settings.logger.error(
+        { id, err: storeError },
+        "idemkit: could not release a key; it frees after one lease",
+      );
+    }
+    this.#emit({ type: "completed", id, attempt, token, kept: false });
   }
 
   #replay<T>(record: IdempotencyRecord): T {

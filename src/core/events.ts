@@ -25,6 +25,8 @@ export interface IdempotencyEvent {
   readonly error?: unknown;
   /** Set on `completed` when the result could not be stored for replay. */
   readonly resultUnavailable?: string | undefined;
+  /** `false` on `completed` when `keepResult` declined to store the result. */
+  readonly kept?: boolean | undefined;
   /** Set on `replayed` when the replay is a cached failure. */
   readonly replayedError?: boolean | undefined;
 }

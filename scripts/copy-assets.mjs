@@ -1,0 +1,20 @@
+// Copies the non-TypeScript sources the stores read at run time (Lua
+// scripts, SQL files) from src/ to dist/, keeping their relative paths.
+import { cpSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const src = join(root, "src");
+const dist = join(root, "dist");
+const ASSET = /\.(lua|sql)$/;
+
+function walk(dir) {
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) walk(path);
+    else if (ASSET.test(name)) cpSync(path, join(dist, relative(src, path)));
+  }
+}
+
+walk(src);
