@@ -21,7 +21,7 @@ type Tagged = { $t: string; v?: unknown };
 
 /**
  * Round-trips JSON values plus `undefined`, `BigInt`, `Date`, `Map`, `Set`,
- * `Uint8Array`, `Buffer`, `NaN`/`±Infinity` and `Error` (name, message and
+ * `Uint8Array`, `Buffer`, `NaN`/`±Infinity`/`-0` and `Error` (name, message and
  * code). Objects with a `toJSON` method are encoded through it; other class
  * instances are encoded as plain objects of their own enumerable fields.
  * Functions, symbols and circular structures throw `IdempotencyEncodeError`
@@ -39,7 +39,9 @@ export const defaultCodec: Codec = {
     if (typeof value === "string" || typeof value === "boolean" || value === null) {
       return JSON.stringify(value);
     }
-    if (typeof value === "number" && Number.isFinite(value)) return JSON.stringify(value);
+    if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0)) {
+      return JSON.stringify(value);
+    }
     return JSON.stringify(toTagged(value, "$", new Set()));
   },
 
@@ -54,7 +56,9 @@ function toTagged(value: unknown, path: string, seen: Set<object>): unknown {
     case "boolean":
       return value;
     case "number":
-      return Number.isFinite(value) ? value : { $t: "f", v: String(value) };
+      // JSON has no NaN, no infinities, and writes -0 as 0.
+      if (Number.isFinite(value) && !Object.is(value, -0)) return value;
+      return { $t: "f", v: Object.is(value, -0) ? "-0" : String(value) };
     case "undefined":
       return { $t: "u" };
     case "bigint":

@@ -23,6 +23,7 @@ import {
   runInContext,
 } from "./context.js";
 import {
+  IdempotencyConfigError,
   IdempotencyEncodeError,
   IdempotencyInProgressError,
   IdempotencyKeyReuseError,
@@ -129,7 +130,9 @@ export class Idempotency {
     try {
       validateKey(key);
       if (typeof operation !== "function") {
-        throw new TypeError(`The operation must be a function, got ${typeof operation}`);
+        throw new IdempotencyConfigError(
+          `The operation must be a function, got ${typeof operation}`,
+        );
       }
       const name = options.name ?? "default";
       validateName(name);
@@ -146,6 +149,7 @@ export class Idempotency {
         fingerprint,
         settings,
         operation,
+        options.keepResult,
       );
     } catch (error) {
       return Promise.reject(error);
