@@ -1,0 +1,24 @@
+--[[
+fail: stores a failure, fenced by the owner's token.
+
+KEYS[1]  the record's key
+ARGV[1]  the owner's token
+ARGV[2]  the error as JSON ({ name, message, code })
+ARGV[3]  "1" when the failure is final (replayed), "0" when retryable
+ARGV[4]  retention from now, in ms
+
+Reply: 1 when stored; 0 when the token does not hold the record (nothing
+changed).
+]]
+local key = KEYS[1]
+local cur = redis.call('HMGET', key, 'st', 'tk')
+if cur[1] ~= 'in_progress' or cur[2] ~= ARGV[1] then return 0 end
+
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local expires = string.format('%.0f', now + tonumber(ARGV[4]))
+
+redis.call('HSET', key, 'st', 'failed', 'e', ARGV[2], 'fin', ARGV[3], 'lu', '0',
+  'co', string.format('%.0f', now), 'ex', expires)
+redis.call('PEXPIREAT', key, expires)
+return 1
