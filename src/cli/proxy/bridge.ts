@@ -1,0 +1,63 @@
+/**
+ * Node's `http` objects ↔ Web `Request`/`Response`, for the requests that
+ * go through the HTTP layer (which speaks the Web API).
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import { upstreamHeaders } from "./headers.js";
+
+/**
+ * A Web `Request` for a Node request. Its headers are already the ones the
+ * upstream will get (hop-by-hop removed, `X-Forwarded-*` added), so the
+ * handler behind the HTTP layer forwards them as they are.
+ */
+export function toWebRequest(req: IncomingMessage, upstreamHost: string): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(upstreamHeaders(req, upstreamHost))) {
+    if (value === undefined || name === "host") continue;
+    if (Array.isArray(value)) for (const item of value) headers.append(name, item);
+    else headers.set(name, String(value));
+  }
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  const host = /^[\w.:[\]-]+$/.test(req.headers.host ?? "")
+    ? req.headers.host
+    : "localhost";
+
+  return new Request(`http://${host}${req.url ?? "/"}`, {
+    method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as ReadableStream<Uint8Array>) : null,
+    duplex: "half",
+  } as RequestInit);
+}
+
+/** Headers of a Web `Headers` object as Node outgoing headers. */
+export function nodeHeaders(headers: Headers): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  headers.forEach((value, name) => {
+    if (name !== "set-cookie") out[name] = value;
+  });
+  const cookies = headers.getSetCookie();
+  if (cookies.length > 0) out["set-cookie"] = cookies;
+  return out;
+}
+
+/** Writes a Web `Response` on a Node response, streaming its body. */
+export async function sendWebResponse(
+  res: ServerResponse,
+  response: Response,
+): Promise<void> {
+  res.writeHead(
+    response.status,
+    response.statusText || undefined,
+    nodeHeaders(response.headers),
+  );
+  if (response.body === null) {
+    res.end();
+    return;
+  }
+  await pipeline(Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), res);
+}

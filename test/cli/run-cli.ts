@@ -1,0 +1,110 @@
+/**
+ * Runs the real `idemkit` CLI in a child process. By default the built
+ * `dist/cli/main.js` (what `npm test` builds first); `IDEMKIT_CLI_FROM=src`
+ * runs `src/cli/main.ts` through tsx instead, for development.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const DIST_MAIN = join(ROOT, "dist", "cli", "main.js");
+
+/** The command line that starts the CLI. */
+export function cliCommand(): string[] {
+  const fromSrc = process.env.IDEMKIT_CLI_FROM === "src" || !existsSync(DIST_MAIN);
+  return fromSrc
+    ? [process.execPath, "--import", "tsx", join(ROOT, "src", "cli", "main.ts")]
+    : [process.execPath, DIST_MAIN];
+}
+
+/** What a finished CLI run printed, and its exit code. */
+export interface CliResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Starts the CLI with `args`; the caller owns the child. */
+export function startCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): ChildProcess {
+  const [command, ...prefix] = cliCommand();
+  return spawn(command!, [...prefix, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, IDEMKIT_STORE: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
+
+/** Runs the CLI to its end, at most `timeoutMs`. */
+export function runCli(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 20_000,
+): Promise<CliResult> {
+  const child = startCli(args, env);
+  return finished(child, timeoutMs);
+}
+
+/** Collects a child's output until it exits. */
+export function finished(child: ChildProcess, timeoutMs = 20_000): Promise<CliResult> {
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`CLI did not exit in ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Resolves with the first stdout line matching `pattern`. */
+export function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs = 15_000,
+): Promise<RegExpMatchArray> {
+  let seen = "";
+  let errors = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    errors += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(
+      () =>
+        reject(
+          new Error(
+            `no line matching ${pattern} in ${timeoutMs} ms; stdout: ${seen} stderr: ${errors}`,
+          ),
+        ),
+      timeoutMs,
+    );
+    child.stdout?.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`CLI exited (${code}) before printing ${pattern}; stderr: ${errors}`),
+      );
+    });
+  });
+}
