@@ -153,6 +153,7 @@ export async function locate(
   what: string,
   candidates: readonly string[],
   start: () => Promise<OwnedRedisServer> = () => startRedisServer(),
+  report: (what: string, why: string) => void = reportSkip,
 ): Promise<TestRedis & { server?: OwnedRedisServer }> {
   for (const url of candidates) {
     if (await pingRedis(url)) return { url, skip: undefined };
@@ -162,7 +163,7 @@ export async function locate(
     return { url: server.url, skip: undefined, server };
   } catch (error) {
     const why = `no Redis at ${candidates.join(", ")} and none could be started (${String(error)})`;
-    reportSkip(what, why);
+    report(what, why);
     return { url: undefined, skip: why };
   }
 }

@@ -62,8 +62,9 @@ export function freshPrefix(label: string): string {
   return `idemkit-test:${label}:${randomUUID().slice(0, 8)}:`;
 }
 
-/** Deletes every key under `prefix` (SCAN, never KEYS). */
-export async function dropPrefix(client: TestClient, prefix: string): Promise<void> {
+/** Every key under `prefix` (SCAN, never KEYS). */
+export async function keysUnder(client: TestClient, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
   let cursor = "0";
   do {
     const reply = (await client.command([
@@ -75,6 +76,15 @@ export async function dropPrefix(client: TestClient, prefix: string): Promise<vo
       "1000",
     ])) as [string, string[]];
     cursor = String(reply[0]);
-    if (reply[1].length > 0) await client.command(["DEL", ...reply[1]]);
+    keys.push(...reply[1]);
   } while (cursor !== "0");
+  return keys;
+}
+
+/** Deletes every key under `prefix`. */
+export async function dropPrefix(client: TestClient, prefix: string): Promise<void> {
+  const keys = await keysUnder(client, prefix);
+  for (let i = 0; i < keys.length; i += 500) {
+    await client.command(["DEL", ...keys.slice(i, i + 500)]);
+  }
 }
