@@ -107,7 +107,7 @@ describe.skipIf(redis.skip !== undefined)("RedisStore", () => {
       | { op: "claim"; fingerprint: "a" | "b" }
       | { op: "complete" | "extend" | "saveStep"; stale: boolean }
       | { op: "fail"; stale: boolean; final: boolean };
-    const step = fc.oneof(
+    const step: fc.Arbitrary<Step> = fc.oneof(
       fc.record({
         op: fc.constant("claim" as const),
         fingerprint: fc.constantFrom("a", "b"),
@@ -124,20 +124,19 @@ describe.skipIf(redis.skip !== undefined)("RedisStore", () => {
     );
 
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (steps) => {
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 12 }), async (plan) => {
         const reference = new MemoryStore({ sweepInterval: 0 });
         const id = newId();
         const trace = async (s: IdempotencyStore) => {
           const out: unknown[] = [];
           let token = 0;
           let n = 0;
-          for (const st of steps) {
+          for (const st of plan) {
             if (st.op === "claim") {
               const o = await s.claim({ ...claimOf(id), fingerprint: st.fingerprint });
               if (o.kind === "acquired") token = o.record.token;
               const r = o.record;
-              const steps = r.steps;
-              out.push([o.kind, r.status, r.attempts, r.result, r.error, steps]);
+              out.push([o.kind, r.status, r.attempts, r.result, r.error, r.steps]);
               continue;
             }
             const t = st.stale ? token - 1 : token;
@@ -146,7 +145,7 @@ describe.skipIf(redis.skip !== undefined)("RedisStore", () => {
             else if (st.op === "extend") out.push(await s.extend(id, t, 5_000));
             else if (st.op === "saveStep")
               out.push(await s.saveStep(id, t, `s${n++}`, "x"));
-            else
+            else if (st.op === "fail")
               out.push(
                 await s.fail(id, t, {
                   error: { name: "E", message: "m", code: "C", final: st.final },
