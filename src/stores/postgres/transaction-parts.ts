@@ -1,0 +1,156 @@
+/**
+ * Pieces of the transactional runner: its context, the opening statement
+ * batch, and result sealing and replay with the engine's envelope.
+ */
+import { createHash } from "node:crypto";
+import type { Codec } from "../../core/codec.js";
+import type { IdempotencyContext } from "../../core/context.js";
+import { IdempotencyEncodeError, IdempotencyStepError } from "../../core/errors.js";
+import type { Logger } from "../../core/logger.js";
+import type { RecordId, StoredError } from "../../core/record.js";
+import { sealUnavailable, sealValue } from "../../core/result-envelope.js";
+import { COLUMNS, NOW_MS } from "./queries.js";
+import { toPgText } from "./rows.js";
+
+/**
+ * The context a transactional operation receives. Everything it writes
+ * through its client commits with the record or not at all, so steps need
+ * no recovery point: `step()` just runs its function (names must still be
+ * unique), and the lease never runs out (`signal` never aborts).
+ */
+export class TransactionContext implements IdempotencyContext {
+  readonly #used = new Set<string>();
+  #controller: AbortController | undefined;
+
+  constructor(
+    readonly id: RecordId,
+    readonly attempt: number,
+    readonly token: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    this.#controller ??= new AbortController();
+    return this.#controller.signal;
+  }
+
+  async step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
+    if (typeof name !== "string" || name.length === 0 || name.length > 255) {
+      throw new IdempotencyStepError(
+        "A step name must be a string of 1 to 255 characters",
+      );
+    }
+    if (this.#used.has(name)) {
+      throw new IdempotencyStepError(
+        `Step "${name}" was already used in this operation; step names must be unique`,
+      );
+    }
+    this.#used.add(name);
+    return fn();
+  }
+}
+
+/** A 64-bit advisory lock number for one record of one table. */
+export function advisoryKey(table: string, id: RecordId): string {
+  const digest = createHash("sha256")
+    .update(JSON.stringify([table, id.namespace, id.scope, id.key]))
+    .digest();
+  return digest.readBigInt64BE(0).toString();
+}
+
+// Text reaches the opening batch only as hex digits of its UTF-8 bytes, so
+// nothing a caller passes can change the statement.
+function hexText(text: string): string {
+  const hex = Buffer.from(toPgText(text), "utf8").toString("hex");
+  return `convert_from(decode('${hex}', 'hex'), 'UTF8')`;
+}
+
+/**
+ * The statements that open a transactional execution, sent as one batch
+ * (one round trip, hence no bind parameters: the key arrives hex-encoded
+ * and the lock number is an integer computed here):
+ *
+ * 1. `BEGIN`
+ * 2. the record's advisory lock: waited for up to `waitMs` ("wait"), with
+ *    the caller's own `lock_timeout` restored afterwards, or tried once
+ *    ("reject")
+ * 3. the record as it stands, with the database clock
+ *
+ * A duplicate in another transaction therefore waits here until the first
+ * commits or rolls back, then reads the committed record.
+ */
+export function openingBatch(
+  table: string,
+  id: RecordId,
+  lock: string,
+  mode: "wait" | "reject",
+  waitMs: number,
+): string {
+  const locking =
+    mode === "reject"
+      ? `SELECT pg_try_advisory_xact_lock('${lock}'::bigint) AS locked;`
+      : [
+          "SELECT set_config('idemkit.lock_timeout', current_setting('lock_timeout'), true);",
+          `SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(waitMs))}ms';`,
+          `SELECT pg_advisory_xact_lock('${lock}'::bigint) AS locked;`,
+          "SELECT set_config('lock_timeout', current_setting('idemkit.lock_timeout'), true);",
+        ].join("\n");
+  const columns = COLUMNS.replace(/(\w+)/g, "r.$1");
+  return `BEGIN;
+${locking}
+SELECT ${columns}, c.now_ms FROM (SELECT ${NOW_MS} AS now_ms) c
+LEFT JOIN ${table} r ON r.namespace = ${hexText(id.namespace)}
+  AND r.scope = ${hexText(id.scope)} AND r.key = ${hexText(id.key)};`;
+}
+
+/** Encodes a result into the engine's envelope; one that cannot be stored becomes a marker. */
+export function sealResult(
+  codec: Codec,
+  value: unknown,
+  maxBytes: number,
+  logger: Logger,
+  id: RecordId,
+): string {
+  let sealed: string;
+  try {
+    sealed = sealValue(codec.encode(value));
+  } catch (error) {
+    const reason =
+      error instanceof IdempotencyEncodeError
+        ? error.message
+        : `Encoding failed: ${String(error)}`;
+    logger.warn({ id, err: error }, `idemkit: result not stored: ${reason}`);
+    return sealUnavailable(reason);
+  }
+  if (Buffer.byteLength(sealed) > maxBytes) {
+    const reason = `The result is larger than ${maxBytes} bytes`;
+    logger.warn({ id }, `idemkit: result not stored: ${reason}`);
+    return sealUnavailable(reason);
+  }
+  return sealed;
+}
+
+/** The stored form of a thrown value, as the engine stores it. */
+export function toStoredError(error: unknown, final: boolean): StoredError {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return {
+      name: error.name,
+      message: error.message,
+      code: typeof code === "string" ? code : undefined,
+      final,
+    };
+  }
+  return { name: "Error", message: String(error), final };
+}
+
+/** A cached failure rethrown, as the engine rethrows it (`replayed: true`). */
+export function reviveError(stored: StoredError): Error {
+  const error = new Error(stored.message) as Error & {
+    code?: string;
+    replayed?: boolean;
+  };
+  error.name = stored.name;
+  if (stored.code !== undefined) error.code = stored.code;
+  error.replayed = true;
+  return error;
+}

@@ -1,0 +1,132 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PostgresStore } from "../../../src/stores/postgres/postgres-store.js";
+import { describeStoreContract } from "../../contract/store-contract.js";
+import { openPostgres, type TestPostgres } from "../../support/postgres.js";
+
+describeStoreContract("postgres", async () => {
+  const db = await openPostgres("contract");
+  const store = new PostgresStore({
+    pool: db.pool,
+    schema: db.schema,
+    sweepInterval: false,
+  });
+  await store.migrate();
+  return {
+    store,
+    teardown: async () => {
+      await store.close();
+      await db.teardown();
+    },
+  };
+});
+
+describe("PostgresStore", () => {
+  let db: TestPostgres;
+
+  beforeAll(async () => {
+    db = await openPostgres("store");
+  });
+
+  afterAll(async () => {
+    await db.teardown();
+  });
+
+  it("migrates idempotently and applies each version once", async () => {
+    const store = new PostgresStore({ pool: db.pool, schema: db.schema, table: "again" });
+
+    const first = await store.migrate();
+    const second = await store.migrate();
+
+    expect(first).toEqual([1]);
+    expect(second).toEqual([]);
+    await store.close();
+  });
+
+  it("rejects table and schema names that are not plain identifiers", () => {
+    expect(
+      () => new PostgresStore({ pool: db.pool, table: 'x"; DROP TABLE y; --' }),
+    ).toThrow(/table name/);
+    expect(() => new PostgresStore({ pool: db.pool, schema: "a.b" })).toThrow(
+      /schema name/,
+    );
+  });
+
+  it("sweeps a backlog in batches", async () => {
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      table: "sweep",
+      sweepInterval: false,
+      sweepBatchSize: 7,
+    });
+    await store.migrate();
+    const claims = Array.from({ length: 30 }, (_, i) =>
+      store.claim({
+        id: { namespace: "sweep", scope: "", key: `k${i}` },
+        fingerprint: "",
+        leaseMs: 1,
+        ttlMs: 1,
+      }),
+    );
+    await Promise.all(claims);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const swept = await store.sweep();
+
+    expect(swept).toBe(30);
+    expect((await store.stats()).total).toBe(0);
+    await store.close();
+  });
+
+  it("sweeps on its own timer and stops on close", async () => {
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      table: "timer",
+      sweepInterval: 30,
+    });
+    await store.migrate();
+    await store.claim({
+      id: { namespace: "t", scope: "", key: "k" },
+      fingerprint: "",
+      leaseMs: 1,
+      ttlMs: 1,
+    });
+
+    await new Promise((resolve) => setTimeout(resolve, 150));
+
+    expect((await store.stats()).total).toBe(0);
+    await store.close();
+    await expect(store.stats()).rejects.toMatchObject({ code: "IDEMKIT_STORE" });
+  });
+
+  it("lists records past expired ones with a status filter", async () => {
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      table: "listing",
+      sweepInterval: false,
+    });
+    await store.migrate();
+    await store.claim({
+      id: { namespace: "l", scope: "", key: "old" },
+      fingerprint: "",
+      leaseMs: 1,
+      ttlMs: 1,
+    });
+    await store.claim({
+      id: { namespace: "l", scope: "", key: "live" },
+      fingerprint: "",
+      leaseMs: 60_000,
+      ttlMs: 60_000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const expired = await store.list({ status: "expired" });
+    const running = await store.list({ status: "in_progress" });
+
+    expect(expired.records.map((r) => r.key)).toEqual(["old"]);
+    expect(running.records.map((r) => r.key)).toEqual(["live"]);
+    await store.close();
+  });
+});
