@@ -4,10 +4,13 @@
  * `"1"` and the number `1`, or a `Date` and its ISO string, never collide.
  *
  * It is not a serialisation format (nothing decodes it); it only has to be
- * stable, injective over the values it accepts, and fast.
+ * stable, injective over the values it accepts, and fast. This runs on every
+ * call, so the walk builds no path strings: when a value cannot be encoded,
+ * a second, slow walk finds where (see `locate.ts`).
  */
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { IdempotencyEncodeError } from "./errors.js";
+import { locateUnencodable } from "./locate.js";
 
 /**
  * Canonical text of a value. Object keys are sorted; `Map` entries are
@@ -20,8 +23,25 @@ import { IdempotencyEncodeError } from "./errors.js";
  * ```
  */
 export function canonicalize(value: unknown): string {
-  return write(value, "$", new Set());
+  try {
+    return write(value, 0);
+  } catch (error) {
+    if (error !== UNENCODABLE) throw error;
+    const found = locateUnencodable(value);
+    throw new IdempotencyEncodeError(
+      `Cannot fingerprint ${found.what} at ${found.path}`,
+      found.path,
+    );
+  }
 }
+
+// One-shot hashing where the runtime has it (Node.js 20.12+): about twice
+// as fast as createHash for short inputs.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string) => string }).hash;
+const sha256 =
+  typeof oneShot === "function"
+    ? (text: string): string => oneShot("sha256", text)
+    : (text: string): string => crypto.createHash("sha256").update(text).digest("hex");
 
 /**
  * SHA-256 (hex) of a value's canonical text.
@@ -32,10 +52,30 @@ export function canonicalize(value: unknown): string {
  * ```
  */
 export function hashValue(value: unknown): string {
-  return createHash("sha256").update(canonicalize(value)).digest("hex");
+  return sha256(canonicalize(value));
 }
 
-function write(value: unknown, path: string, seen: Set<object>): string {
+// Object keys repeat from call to call (the same request shapes), so their
+// quoted form is cached; the cache is bounded so odd inputs cannot grow it.
+const quotedKeys = new Map<string, string>();
+const QUOTED_KEYS_LIMIT = 10_000;
+
+function quoteKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    quoted = JSON.stringify(key);
+    if (quotedKeys.size < QUOTED_KEYS_LIMIT) quotedKeys.set(key, quoted);
+  }
+  return quoted;
+}
+
+/** Thrown inside the walk; turned into an error with a path at the top. */
+const UNENCODABLE = Symbol("unencodable");
+
+/** Deeper than this is taken for a cycle (a real one is found by `locate`). */
+const MAX_DEPTH = 256;
+
+function write(value: unknown, depth: number): string {
   switch (typeof value) {
     case "string":
       return JSON.stringify(value);
@@ -49,35 +89,20 @@ function write(value: unknown, path: string, seen: Set<object>): string {
       return `#n${value.toString()}`;
     case "function":
     case "symbol":
-      throw new IdempotencyEncodeError(
-        `Cannot fingerprint a ${typeof value} at ${path}`,
-        path,
-      );
+      throw UNENCODABLE;
   }
 
   if (value === null) return "null";
-  const object = value as object;
-  if (seen.has(object)) {
-    throw new IdempotencyEncodeError(
-      `Cannot fingerprint a circular reference at ${path}`,
-      path,
-    );
-  }
-
-  seen.add(object);
-  try {
-    return writeObject(object, path, seen);
-  } finally {
-    seen.delete(object);
-  }
+  if (depth > MAX_DEPTH) throw UNENCODABLE;
+  return writeObject(value as object, depth + 1);
 }
 
-function writeObject(object: object, path: string, seen: Set<object>): string {
+function writeObject(object: object, depth: number): string {
   if (Array.isArray(object)) {
     let out = "[";
     for (let i = 0; i < object.length; i++) {
       if (i > 0) out += ",";
-      out += write(object[i], `${path}[${i}]`, seen);
+      out += write(object[i], depth);
     }
     return `${out}]`;
   }
@@ -87,28 +112,25 @@ function writeObject(object: object, path: string, seen: Set<object>): string {
   }
   if (object instanceof Map) {
     const entries: string[] = [];
-    for (const [k, v] of object) {
-      entries.push(
-        `${write(k, `${path}<key>`, seen)}:${write(v, `${path}<value>`, seen)}`,
-      );
-    }
+    for (const [k, v] of object) entries.push(`${write(k, depth)}:${write(v, depth)}`);
     return `#m{${entries.sort().join(",")}}`;
   }
   if (object instanceof Set) {
     const items: string[] = [];
-    for (const item of object) items.push(write(item, `${path}<item>`, seen));
+    for (const item of object) items.push(write(item, depth));
     return `#s[${items.sort().join(",")}]`;
   }
 
   const toJSON = (object as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") return write(toJSON.call(object), path, seen);
+  if (typeof toJSON === "function") return write(toJSON.call(object), depth);
 
-  const keys = Object.keys(object).sort();
+  const keys = Object.keys(object);
+  if (keys.length > 1) keys.sort();
   let out = "{";
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (i > 0) out += ",";
-    out += `${JSON.stringify(key)}:${write((object as Record<string, unknown>)[key], `${path}.${key}`, seen)}`;
+    out += `${quoteKey(key)}:${write((object as Record<string, unknown>)[key], depth)}`;
   }
   return `${out}}`;
 }

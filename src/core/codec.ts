@@ -7,6 +7,7 @@
  * user value can be mistaken for a tag.
  */
 import { IdempotencyEncodeError } from "./errors.js";
+import { locateUnencodable } from "./locate.js";
 
 /** Turns results into text and back. Stores keep the text. */
 export interface Codec {
@@ -42,15 +43,36 @@ export const defaultCodec: Codec = {
     if (typeof value === "number" && Number.isFinite(value) && !Object.is(value, -0)) {
       return JSON.stringify(value);
     }
-    return JSON.stringify(toTagged(value, "$", new Set()));
+    return encodeTagged(value);
   },
 
   decode(text: string): unknown {
-    return fromTagged(JSON.parse(text));
+    const parsed: unknown = JSON.parse(text);
+    // Text without a tag is plain JSON: nothing to revive.
+    return text.includes('"$t"') ? fromTagged(parsed) : parsed;
   },
 };
 
-function toTagged(value: unknown, path: string, seen: Set<object>): unknown {
+/** Thrown inside the walk; turned into an error with a path at the top. */
+const UNENCODABLE = Symbol("unencodable");
+
+/** Deeper than this is taken for a cycle (a real one is found by `locate`). */
+const MAX_DEPTH = 256;
+
+function encodeTagged(value: unknown): string {
+  try {
+    return JSON.stringify(toTagged(value, 0));
+  } catch (error) {
+    if (error !== UNENCODABLE) throw error;
+    const found = locateUnencodable(value);
+    throw new IdempotencyEncodeError(
+      `Cannot encode ${found.what} at ${found.path}`,
+      found.path,
+    );
+  }
+}
+
+function toTagged(value: unknown, depth: number): unknown {
   switch (typeof value) {
     case "string":
     case "boolean":
@@ -64,33 +86,19 @@ function toTagged(value: unknown, path: string, seen: Set<object>): unknown {
     case "bigint":
       return { $t: "n", v: value.toString() };
     case "function":
-      throw new IdempotencyEncodeError(`Cannot encode a function at ${path}`, path);
     case "symbol":
-      throw new IdempotencyEncodeError(`Cannot encode a symbol at ${path}`, path);
+      throw UNENCODABLE;
   }
 
   if (value === null) return null;
-  const object = value as object;
-  if (seen.has(object)) {
-    throw new IdempotencyEncodeError(
-      `Cannot encode a circular reference at ${path}`,
-      path,
-    );
-  }
-
-  seen.add(object);
-  try {
-    return taggedObject(object, path, seen);
-  } finally {
-    seen.delete(object);
-  }
+  if (depth > MAX_DEPTH) throw UNENCODABLE;
+  return taggedObject(value as object, depth + 1);
 }
 
-function taggedObject(object: object, path: string, seen: Set<object>): unknown {
+function taggedObject(object: object, depth: number): unknown {
   if (Array.isArray(object)) {
     const out = new Array<unknown>(object.length);
-    for (let i = 0; i < object.length; i++)
-      out[i] = toTagged(object[i], `${path}[${i}]`, seen);
+    for (let i = 0; i < object.length; i++) out[i] = toTagged(object[i], depth);
     return out;
   }
   if (object instanceof Date) {
@@ -99,49 +107,49 @@ function taggedObject(object: object, path: string, seen: Set<object>): unknown 
   }
   if (Buffer.isBuffer(object)) return { $t: "B", v: object.toString("base64") };
   if (object instanceof Uint8Array) {
-    return {
-      $t: "b",
-      v: Buffer.from(object.buffer, object.byteOffset, object.length).toString("base64"),
-    };
+    const bytes = Buffer.from(object.buffer, object.byteOffset, object.length);
+    return { $t: "b", v: bytes.toString("base64") };
   }
   if (object instanceof Map) {
     const entries: unknown[] = [];
-    let i = 0;
-    for (const [k, v] of object) {
-      entries.push([
-        toTagged(k, `${path}<key ${i}>`, seen),
-        toTagged(v, `${path}<value ${i}>`, seen),
-      ]);
-      i++;
-    }
+    for (const [k, v] of object) entries.push([toTagged(k, depth), toTagged(v, depth)]);
     return { $t: "m", v: entries };
   }
   if (object instanceof Set) {
     const items: unknown[] = [];
-    let i = 0;
-    for (const item of object) items.push(toTagged(item, `${path}<item ${i++}>`, seen));
+    for (const item of object) items.push(toTagged(item, depth));
     return { $t: "s", v: items };
   }
   if (object instanceof Error) {
     const code = (object as { code?: unknown }).code;
-    return {
-      $t: "e",
-      v: {
-        name: object.name,
-        message: object.message,
-        code: typeof code === "string" ? code : undefined,
-      },
+    const fields = {
+      name: object.name,
+      message: object.message,
+      code: typeof code === "string" ? code : undefined,
     };
+    return { $t: "e", v: fields };
   }
 
   const toJSON = (object as { toJSON?: unknown }).toJSON;
-  if (typeof toJSON === "function") return toTagged(toJSON.call(object), path, seen);
+  if (typeof toJSON === "function") return toTagged(toJSON.call(object), depth);
 
   const out: Record<string, unknown> = {};
+  let tagLike = false;
   for (const key of Object.keys(object)) {
-    out[key] = toTagged((object as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    if (key === TAG) tagLike = true;
+    const value = toTagged((object as Record<string, unknown>)[key], depth);
+    if (key === "__proto__") {
+      Object.defineProperty(out, key, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    } else {
+      out[key] = value;
+    }
   }
-  return TAG in out ? { $t: "o", v: out } : out;
+  return tagLike ? { $t: "o", v: out } : out;
 }
 
 function fromTagged(value: unknown): unknown {

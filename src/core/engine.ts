@@ -31,8 +31,8 @@ import {
   IdempotencyResultUnavailableError,
   IdempotencyStoreError,
 } from "./errors.js";
-import { emit, type IdempotencyEvent } from "./events.js";
-import { Heartbeat } from "./heartbeat.js";
+import { CHANNELS, emit, type IdempotencyEvent } from "./events.js";
+import { LeaseKeeper } from "./heartbeat.js";
 import { validateKey, validateName, validateScope } from "./keys.js";
 import {
   type EngineSettings,
@@ -111,6 +111,7 @@ function flightsOf(store: IdempotencyStore): Map<string, Flight> {
 export class Idempotency {
   readonly settings: EngineSettings;
   readonly #flights: Map<string, Flight>;
+  readonly #leases = new LeaseKeeper();
 
   constructor(options: IdempotencyOptions) {
     this.settings = normalizeEngineOptions(options);
@@ -289,7 +290,7 @@ export class Idempotency {
 
     const heartbeat =
       settings.heartbeatMs > 0
-        ? new Heartbeat({
+        ? this.#leases.keep({
             store,
             id,
             token,
@@ -470,7 +471,9 @@ export class Idempotency {
   }
 
   #emit(event: Omit<IdempotencyEvent, "store">): void {
-    emit(this.settings.onEvent, { ...event, store: this.settings.store.kind });
+    const { onEvent, store } = this.settings;
+    if (onEvent === undefined && !CHANNELS[event.type].hasSubscribers) return;
+    emit(onEvent, Object.assign({ store: store.kind }, event));
   }
 }
 

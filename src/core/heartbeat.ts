@@ -14,57 +14,107 @@ export interface HeartbeatPlan {
   readonly onLost: (reason: string) => void;
 }
 
+/** A running owner's lease, as the keeper tracks it. */
+export interface KeptLease {
+  /** Stops renewing; call when the operation settles. */
+  stop(): void;
+}
+
+interface Lease extends KeptLease {
+  readonly plan: HeartbeatPlan;
+  nextBeatAt: number;
+  /** The last lease end the store confirmed (or the claim's). */
+  leaseEnd: number;
+  beating: boolean;
+  stopped: boolean;
+}
+
 /**
- * Renews an owner's lease every `intervalMs` until stopped. Renewal is fenced
- * by the token, so it can only extend the owner's own claim.
+ * Renews the leases of every running owner of one engine from a single
+ * timer, so starting an operation costs a set insertion rather than a timer
+ * of its own. Renewal is fenced by the token: it can only extend the
+ * owner's own claim.
+ *
+ * Leases due within a quarter interval of a tick are renewed together
+ * (renewing a little early is harmless), so the timer fires a few times per
+ * interval however many operations run.
  *
  * A renewal that fails on a store error is retried at the next tick; the
- * lease counts as lost only once its last known end has passed, because
+ * lease counts as lost only once its last confirmed end has passed, because
  * until then no one else can have taken the key.
  */
-export class Heartbeat {
-  readonly #plan: HeartbeatPlan;
+export class LeaseKeeper {
+  readonly #leases = new Set<Lease>();
   #timer: NodeJS.Timeout | undefined;
-  #leaseEnd: number;
-  #stopped = false;
+  #timerAt = Number.POSITIVE_INFINITY;
 
-  constructor(plan: HeartbeatPlan) {
-    this.#plan = plan;
-    this.#leaseEnd = Date.now() + plan.leaseMs;
-    this.#schedule();
+  /** Starts renewing a lease claimed just now. */
+  keep(plan: HeartbeatPlan): KeptLease {
+    const now = Date.now();
+    const lease: Lease = {
+      plan,
+      nextBeatAt: now + plan.intervalMs,
+      leaseEnd: now + plan.leaseMs,
+      beating: false,
+      stopped: false,
+      stop: () => {
+        lease.stopped = true;
+        this.#leases.delete(lease);
+      },
+    };
+    this.#leases.add(lease);
+    this.#arm(lease.nextBeatAt, now);
+    return lease;
   }
 
-  stop(): void {
-    this.#stopped = true;
+  #arm(at: number, now: number): void {
+    if (at >= this.#timerAt) return;
     if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  #schedule(): void {
-    if (this.#stopped) return;
-    this.#timer = setTimeout(() => void this.#beat(), this.#plan.intervalMs);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(0, at - now));
     this.#timer.unref();
   }
 
-  async #beat(): Promise<void> {
-    const { store, id, token, leaseMs, logger } = this.#plan;
-    const startedAt = Date.now();
-    try {
-      const renewed = await store.extend(id, token, leaseMs);
-      if (this.#stopped) return;
-      if (!renewed) return this.#lose("the record was taken over or removed");
-      this.#leaseEnd = startedAt + leaseMs;
-    } catch (error) {
-      if (this.#stopped) return;
-      logger.warn({ err: error, id }, "idemkit: lease renewal failed; retrying");
-      if (Date.now() >= this.#leaseEnd)
-        return this.#lose("the lease ran out while the store was unreachable");
+  #tick(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+
+    for (const lease of this.#leases) {
+      if (lease.beating) continue;
+      if (lease.nextBeatAt <= now + lease.plan.intervalMs / 4) void this.#beat(lease);
+      else next = Math.min(next, lease.nextBeatAt);
     }
-    this.#schedule();
+    if (next !== Number.POSITIVE_INFINITY) this.#arm(next, now);
   }
 
-  #lose(reason: string): void {
-    this.stop();
-    this.#plan.onLost(reason);
+  async #beat(lease: Lease): Promise<void> {
+    const { store, id, token, leaseMs, intervalMs, logger } = lease.plan;
+    const startedAt = Date.now();
+    lease.beating = true;
+    try {
+      const renewed = await store.extend(id, token, leaseMs);
+      if (lease.stopped) return;
+      if (!renewed) return this.#lose(lease, "the record was taken over or removed");
+      lease.leaseEnd = startedAt + leaseMs;
+    } catch (error) {
+      if (lease.stopped) return;
+      logger.warn({ err: error, id }, "idemkit: lease renewal failed; retrying");
+      if (Date.now() >= lease.leaseEnd) {
+        return this.#lose(lease, "the lease ran out while the store was unreachable");
+      }
+    } finally {
+      lease.beating = false;
+    }
+
+    const now = Date.now();
+    lease.nextBeatAt = now + intervalMs;
+    this.#arm(lease.nextBeatAt, now);
+  }
+
+  #lose(lease: Lease, reason: string): void {
+    lease.stop();
+    lease.plan.onLost(reason);
   }
 }

@@ -55,3 +55,38 @@ export interface IdempotencyRecord extends RecordId {
   readonly completedAt?: number | undefined;
   readonly expiresAt: number;
 }
+
+/** The fields of a record that a transition may change. */
+export type RecordChanges = {
+  -readonly [K in keyof Omit<IdempotencyRecord, keyof RecordId>]?: IdempotencyRecord[K];
+};
+
+/**
+ * A copy of `record` with `changes` applied; a key present in `changes`
+ * with the value `undefined` clears that field.
+ *
+ * Every field is written out by hand: on the V8 in Node 20, an object
+ * spread followed by more properties takes a slow path that costs
+ * microseconds per call, which is most of a memory-store claim.
+ */
+export function updateRecord(
+  record: IdempotencyRecord,
+  changes: RecordChanges,
+): IdempotencyRecord {
+  return {
+    namespace: record.namespace,
+    scope: record.scope,
+    key: record.key,
+    fingerprint: "fingerprint" in changes ? changes.fingerprint! : record.fingerprint,
+    status: "status" in changes ? changes.status! : record.status,
+    token: "token" in changes ? changes.token! : record.token,
+    leaseUntil: "leaseUntil" in changes ? changes.leaseUntil! : record.leaseUntil,
+    attempts: "attempts" in changes ? changes.attempts! : record.attempts,
+    result: "result" in changes ? changes.result : record.result,
+    error: "error" in changes ? changes.error : record.error,
+    steps: "steps" in changes ? changes.steps! : record.steps,
+    createdAt: "createdAt" in changes ? changes.createdAt! : record.createdAt,
+    completedAt: "completedAt" in changes ? changes.completedAt : record.completedAt,
+    expiresAt: "expiresAt" in changes ? changes.expiresAt! : record.expiresAt,
+  };
+}

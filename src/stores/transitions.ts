@@ -3,7 +3,11 @@
  * JavaScript (memory, SQLite). Redis and Postgres run the same rules inside
  * a Lua script and a SQL statement; the contract suite holds them all to it.
  */
-import type { IdempotencyRecord, RecordStatus } from "../core/record.js";
+import {
+  type IdempotencyRecord,
+  type RecordStatus,
+  updateRecord,
+} from "../core/record.js";
 import type { ClaimOutcome, ClaimRequest } from "./contract.js";
 
 /**
@@ -42,7 +46,9 @@ export function decideClaim(
 ): ClaimOutcome {
   if (current === undefined || isExpired(current, nowMs)) {
     const record: IdempotencyRecord = {
-      ...request.id,
+      namespace: request.id.namespace,
+      scope: request.id.scope,
+      key: request.id.key,
       fingerprint: request.fingerprint,
       status: "in_progress",
       token: nextToken(current?.token ?? 0, nowMs),
@@ -70,8 +76,7 @@ export function decideClaim(
   // A retryable failure, or an owner whose lease ran out: claim it again,
   // keeping the finished steps so a take-over does not repeat them.
   const takenOver = current.status === "in_progress";
-  const record: IdempotencyRecord = {
-    ...current,
+  const record = updateRecord(current, {
     status: "in_progress",
     token: nextToken(current.token, nowMs),
     leaseUntil: nowMs + request.leaseMs,
@@ -80,7 +85,7 @@ export function decideClaim(
     error: undefined,
     completedAt: undefined,
     expiresAt: Math.max(current.expiresAt, nowMs + request.leaseMs),
-  };
+  });
   return { kind: "acquired", record, takenOver };
 }
 

@@ -1,6 +1,10 @@
 import { type Duration, parseDuration } from "../../core/duration.js";
 import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors.js";
-import type { IdempotencyRecord, RecordId } from "../../core/record.js";
+import {
+  type IdempotencyRecord,
+  type RecordId,
+  updateRecord,
+} from "../../core/record.js";
 import type {
   ClaimOutcome,
   ClaimRequest,
@@ -96,14 +100,16 @@ export class MemoryStore implements IdempotencyStore {
     if (!holdsToken(current, token)) return false;
 
     const now = this.#now();
-    this.#settle(slot, {
-      ...current,
-      status: "completed",
-      leaseUntil: 0,
-      result: request.result,
-      completedAt: now,
-      expiresAt: now + request.ttlMs,
-    });
+    this.#settle(
+      slot,
+      updateRecord(current, {
+        status: "completed",
+        leaseUntil: 0,
+        result: request.result,
+        completedAt: now,
+        expiresAt: now + request.ttlMs,
+      }),
+    );
     return true;
   }
 
@@ -113,14 +119,16 @@ export class MemoryStore implements IdempotencyStore {
     if (!holdsToken(current, token)) return false;
 
     const now = this.#now();
-    this.#settle(slot, {
-      ...current,
-      status: "failed",
-      leaseUntil: 0,
-      error: request.error,
-      completedAt: now,
-      expiresAt: now + request.ttlMs,
-    });
+    this.#settle(
+      slot,
+      updateRecord(current, {
+        status: "failed",
+        leaseUntil: 0,
+        error: request.error,
+        completedAt: now,
+        expiresAt: now + request.ttlMs,
+      }),
+    );
     return true;
   }
 
@@ -130,11 +138,13 @@ export class MemoryStore implements IdempotencyStore {
     if (!holdsToken(current, token)) return false;
 
     const leaseUntil = this.#now() + leaseMs;
-    this.#records.set(slot, {
-      ...current,
-      leaseUntil,
-      expiresAt: Math.max(current.expiresAt, leaseUntil),
-    });
+    this.#records.set(
+      slot,
+      updateRecord(current, {
+        leaseUntil,
+        expiresAt: Math.max(current.expiresAt, leaseUntil),
+      }),
+    );
     return true;
   }
 
@@ -148,7 +158,8 @@ export class MemoryStore implements IdempotencyStore {
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
 
-    this.#records.set(slot, { ...current, steps: { ...current.steps, [name]: value } });
+    const steps = Object.assign({}, current.steps, { [name]: value });
+    this.#records.set(slot, updateRecord(current, { steps }));
     return true;
   }
 
@@ -210,7 +221,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   #view(record: IdempotencyRecord): IdempotencyRecord {
-    return { ...record, status: reportedStatus(record, this.#now()) };
+    return updateRecord(record, { status: reportedStatus(record, this.#now()) });
   }
 
   #write(slot: string, record: IdempotencyRecord): void {

@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { type Duration, parseDuration } from "../../core/duration.js";
 import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors.js";
-import type { IdempotencyRecord, RecordId, RecordStatus } from "../../core/record.js";
+import {
+  type IdempotencyRecord,
+  type RecordId,
+  type RecordStatus,
+  updateRecord,
+} from "../../core/record.js";
 import type {
   ClaimOutcome,
   ClaimRequest,
@@ -314,7 +319,7 @@ function keyOf(id: RecordId): [string, string, string] {
 
 function view(record: IdempotencyRecord, now: number): IdempotencyRecord {
   return isExpired(record, now)
-    ? { ...record, status: reportedStatus(record, now) }
+    ? updateRecord(record, { status: reportedStatus(record, now) })
     : record;
 }
 
