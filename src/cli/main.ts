@@ -83,13 +83,11 @@ function fail(error: unknown): void {
   if (process.env.IDEMKIT_DEBUG && error instanceof Error && error.stack) {
     process.stderr.write(`${error.stack}\n`);
   }
-  process.exitCode = EXIT.usage;
+  // Exit now: a driver that failed to connect may hold timers for seconds.
+  process.exit(EXIT.usage);
 }
 
-process.on("unhandledRejection", (error) => {
-  fail(error);
-  process.exit();
-});
+process.on("unhandledRejection", fail);
 
 main(process.argv.slice(2)).then((code) => {
   process.exitCode = code;

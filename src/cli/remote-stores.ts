@@ -41,10 +41,14 @@ export async function openRedis(url: string, label: string): Promise<OpenedStore
     "ioredis",
   );
 
+  let connected = false;
   const client = new Redis(clientUrl, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 2,
+    // No retries before the first connection: an unreachable server is a
+    // configuration error to report at once. After it, reconnect as usual.
+    retryStrategy: (times: number) => (connected ? Math.min(times * 100, 2_000) : null),
   });
   let lastError: unknown;
   // Without a listener ioredis prints every reconnect error itself.
@@ -53,6 +57,7 @@ export async function openRedis(url: string, label: string): Promise<OpenedStore
   });
   try {
     await client.connect();
+    connected = true;
   } catch (error) {
     client.disconnect();
     throw new CliUsageError(
@@ -71,6 +76,48 @@ export async function openRedis(url: string, label: string): Promise<OpenedStore
   };
 }
 
-export async function openPostgres(_url: string, label: string): Promise<OpenedStore> {
-  throw new CliUsageError(`The postgres store is not available in this build (${label})`);
+/**
+ * `postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?schema=S&table=T]` over a
+ * `pg` pool; the store's migration runs before first use (it is
+ * idempotent, so every proxy process may run it).
+ */
+export async function openPostgres(url: string, label: string): Promise<OpenedStore> {
+  parseUrl(url, label);
+  const { url: withoutTable, value: table } = takeParam(url, "table");
+  const { url: connectionString, value: schema } = takeParam(withoutTable, "schema");
+  const pg = await importDriverModule(() => import("pg"), "postgres", "pg");
+  const { PostgresStore } = await importDriverModule(
+    () => import("../stores/postgres/index.js"),
+    "postgres",
+    "pg",
+  );
+
+  const pool = new pg.default.Pool({
+    connectionString,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    max: 10,
+  });
+  // An idle connection dropped by the server must not crash the proxy; the
+  // next query reconnects.
+  pool.on("error", () => {});
+  let store: InstanceType<typeof PostgresStore> | undefined;
+  try {
+    await pool.query("SELECT 1");
+    store = new PostgresStore({ pool, table, schema });
+    await store.migrate();
+  } catch (error) {
+    await store?.close().catch(() => {});
+    await pool.end().catch(() => {});
+    throw new CliUsageError(`Cannot reach ${label}: ${describeError(error)}`);
+  }
+
+  const opened = store;
+  return {
+    store: opened,
+    label,
+    async close() {
+      await opened.close();
+      await pool.end();
+    },
+  };
 }

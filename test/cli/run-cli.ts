@@ -26,17 +26,36 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+// Everything each child printed, from its start.
+const output = new WeakMap<
+  ChildProcess,
+  { stdout: string; stderr: string; closed: boolean; code: number | null }
+>();
+
 /** Starts the CLI with `args`; the caller owns the child. */
 export function startCli(
   args: readonly string[],
   env: NodeJS.ProcessEnv = {},
 ): ChildProcess {
   const [command, ...prefix] = cliCommand();
-  return spawn(command!, [...prefix, ...args], {
+  const child = spawn(command!, [...prefix, ...args], {
     cwd: ROOT,
     env: { ...process.env, IDEMKIT_STORE: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const seen = { stdout: "", stderr: "", closed: false, code: null as number | null };
+  output.set(child, seen);
+  child.on("close", (code) => {
+    seen.closed = true;
+    seen.code = code;
+  });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    seen.stdout += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    seen.stderr += chunk.toString();
+  });
+  return child;
 }
 
 /** Runs the CLI to its end, at most `timeoutMs`. */
@@ -49,24 +68,21 @@ export function runCli(
   return finished(child, timeoutMs);
 }
 
-/** Collects a child's output until it exits. */
+/** Waits for a child started by {@link startCli} to exit; returns all it printed. */
 export function finished(child: ChildProcess, timeoutMs = 20_000): Promise<CliResult> {
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
+  const seen = output.get(child)!;
   return new Promise((resolve, reject) => {
+    if (seen.closed) {
+      resolve({ code: seen.code, stdout: seen.stdout, stderr: seen.stderr });
+      return;
+    }
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`CLI did not exit in ${timeoutMs} ms; stderr: ${stderr}`));
+      reject(new Error(`CLI did not exit in ${timeoutMs} ms; stderr: ${seen.stderr}`));
     }, timeoutMs);
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, stdout: seen.stdout, stderr: seen.stderr });
     });
   });
 }

@@ -1,0 +1,135 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteStore } from "../../src/stores/sqlite/index.js";
+import { finished, startCli, waitForLine } from "./run-cli.js";
+import { startUpstream, type TestUpstream } from "./upstream.js";
+
+const dir = mkdtempSync(join(tmpdir(), "idemkit-cli-proxy-"));
+const READY = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
+
+let upstream: TestUpstream;
+let proxyUrl: string;
+let proxy: ReturnType<typeof startCli>;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  proxy = startCli([
+    "proxy",
+    "--upstream",
+    upstream.url,
+    "--listen",
+    "127.0.0.1:0",
+    "--store",
+    `sqlite:${join(dir, "proxy.db")}`,
+  ]);
+  proxyUrl = (await waitForLine(proxy, READY))[1]!;
+});
+
+afterAll(async () => {
+  proxy.kill("SIGTERM");
+  await finished(proxy);
+  await upstream.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const post = (key: string | undefined, body: string) =>
+  fetch(`${proxyUrl}/charges`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(key ? { "idempotency-key": key } : {}),
+    },
+    body,
+  });
+
+describe("idemkit proxy", () => {
+  it("runs 50 concurrent duplicates once upstream, and replays carry Idempotent-Replayed", async () => {
+    upstream.delayMs = 100;
+    const before = upstream.posts;
+
+    const answers = await Promise.all(
+      Array.from({ length: 50 }, () => post("dup-50", '{"amount":10}')),
+    );
+    const bodies = await Promise.all(answers.map((a) => a.text()));
+    const replay = await post("dup-50", '{"amount":10}');
+    upstream.delayMs = 0;
+
+    expect(upstream.posts - before).toBe(1);
+    expect(answers.map((a) => a.status)).toEqual(Array(50).fill(201));
+    expect(new Set(bodies).size).toBe(1);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    expect(await replay.text()).toBe(bodies[0]);
+  });
+
+  it("passes GETs through unchanged", async () => {
+    const direct = await fetch(`${upstream.url}/things?x=1`);
+    const proxied = await fetch(`${proxyUrl}/things?x=1`);
+
+    const directBody = (await direct.json()) as Record<string, unknown>;
+    const proxiedBody = (await proxied.json()) as Record<string, unknown>;
+    expect(proxied.status).toBe(direct.status);
+    expect(proxied.headers.get("x-upstream")).toBe("yes");
+    expect(proxied.headers.get("idempotent-replayed")).toBeNull();
+    expect({ ...proxiedBody, forwardedFor: null, forwardedHost: null }).toEqual({
+      ...directBody,
+      forwardedFor: null,
+      forwardedHost: null,
+    });
+    expect(proxiedBody.forwardedFor).toBe("127.0.0.1");
+    expect(proxiedBody.forwardedHost).toBe(new URL(proxyUrl).host);
+  });
+
+  it("streams a 2 MiB upload without a key through, before the client has finished sending", async () => {
+    const half = Buffer.alloc(1024 * 1024, 97);
+    const arrived = upstream.firstBytes();
+    const { port } = new URL(proxyUrl);
+
+    const answer = await new Promise<{ status: number; body: string }>(
+      (resolve, reject) => {
+        const req = http.request(
+          { host: "127.0.0.1", port, method: "POST", path: "/upload" },
+          (res) => {
+            let body = "";
+            res.on("data", (chunk: Buffer) => {
+              body += chunk.toString();
+            });
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.on("error", reject);
+        req.write(half);
+        // The second half is sent only once the upstream has bytes: a proxy
+        // that buffered the body would wait here forever.
+        arrived.then(() => req.end(half), reject);
+      },
+    );
+
+    expect(answer.status).toBe(201);
+    expect(JSON.parse(answer.body).size).toBe(2 * 1024 * 1024);
+  });
+
+  it("refuses a keyed body over the 1 MiB limit with 413 before the upstream sees it", async () => {
+    const before = upstream.posts;
+
+    const answer = await post("too-big", "x".repeat(2 * 1024 * 1024));
+
+    expect(answer.status).toBe(413);
+    expect(upstream.posts).toBe(before);
+  });
+
+  it("stores the record it served, as the store's own API shows", async () => {
+    await post("visible-1", '{"amount":1}');
+
+    const store = new SqliteStore({ path: join(dir, "proxy.db") });
+    const { records } = await store.list({ limit: 1000 });
+    await store.close();
+
+    expect(records.find((r) => r.key === "visible-1")).toMatchObject({
+      status: "completed",
+      namespace: "http",
+    });
+  });
+});
