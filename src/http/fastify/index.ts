@@ -1,0 +1,162 @@
+/**
+ * `idemkit/fastify`: the Idempotency-Key protocol as a Fastify plugin
+ * (Fastify 4 and 5). Its hooks apply to every route of the instance it is
+ * registered on:
+ *
+ * - `onRequest`: method and header checks, declared body size (before
+ *   Fastify parses the body).
+ * - `preHandler`: claims the key with the parsed body; a duplicate is
+ *   answered here and the handler never runs.
+ * - `onSend`: records the owner's serialised payload and holds it until
+ *   the record is written, so a retry sent after the answer replays it.
+ * - `onResponse`: a response that bypassed `onSend` is recorded as not
+ *   replayable, so its key is not left in progress.
+ */
+import { type NodeHeaders, nodeRequestView, replyHeaders } from "../node-headers.js";
+import type { HttpIdempotencyOptions, RequestView } from "../options.js";
+import type { HttpReply } from "../problem.js";
+import { IdempotencyProtocol, type Step } from "../protocol.js";
+
+/** The parts of a Fastify request the plugin reads. */
+export interface FastifyRequestLike {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: NodeHeaders;
+  readonly body?: unknown;
+}
+
+/** The parts of a Fastify reply the plugin writes. */
+export interface FastifyReplyLike {
+  readonly statusCode: number;
+  code(status: number): unknown;
+  header(name: string, value: string | string[]): unknown;
+  getHeader(name: string): unknown;
+  getHeaders(): Record<string, string | number | readonly string[] | undefined>;
+  send(payload?: unknown): unknown;
+}
+
+/** The parts of a Fastify instance the plugin uses. */
+export interface FastifyInstanceLike {
+  addHook(
+    name: "onRequest" | "preHandler" | "onResponse",
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>,
+  ): unknown;
+  addHook(
+    name: "onSend",
+    hook: (
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      payload: unknown,
+    ) => Promise<unknown>,
+  ): unknown;
+}
+
+type RunStep = Extract<Step, { kind: "run" }>;
+
+interface Pending {
+  readonly view: RequestView;
+  readonly key: string;
+  step?: RunStep | undefined;
+}
+
+/**
+ * A Fastify plugin for the Idempotency-Key protocol. It is not
+ * encapsulated: registered on an instance, it covers all of its routes.
+ *
+ * @example
+ * ```ts
+ * import Fastify from "fastify";
+ * import { idempotency } from "idemkit/fastify";
+ * import { MemoryStore } from "idemkit";
+ *
+ * const app = Fastify();
+ * await app.register(idempotency({ store: new MemoryStore() }));
+ * app.post("/orders", async (req, reply) => reply.code(201).send(createOrder(req.body)));
+ * ```
+ */
+export function idempotency(
+  options: HttpIdempotencyOptions,
+): (instance: FastifyInstanceLike, opts: unknown) => Promise<void> {
+  const protocol = new IdempotencyProtocol(options);
+  const pending = new WeakMap<FastifyRequestLike, Pending>();
+
+  const plugin = async (instance: FastifyInstanceLike): Promise<void> => {
+    instance.addHook("onRequest", async (request, reply) => {
+      const view = nodeRequestView(request.method, request.url, request.headers);
+      const inspection = protocol.inspect(view);
+      if (inspection.kind === "reply") return send(reply, inspection.reply);
+      if (inspection.kind === "key") pending.set(request, { view, key: inspection.key });
+      return undefined;
+    });
+
+    instance.addHook("preHandler", async (request, reply) => {
+      const entry = pending.get(request);
+      if (entry === undefined) return undefined;
+      const step = await protocol.execute(entry.view, entry.key, request.body);
+      if (step.kind === "run") {
+        entry.step = step;
+        return undefined;
+      }
+      pending.delete(request);
+      return step.kind === "reply" ? send(reply, step.reply) : undefined;
+    });
+
+    instance.addHook("onSend", async (request, reply, payload) => {
+      const step = pending.get(request)?.step;
+      if (step === undefined) return payload;
+      pending.delete(request);
+      await step.finish({
+        status: reply.statusCode,
+        headers: definedHeaders(reply),
+        body: payloadBytes(payload),
+        unavailableReason: "The response was a stream",
+      });
+      return payload;
+    });
+
+    instance.addHook("onResponse", async (request, reply) => {
+      const step = pending.get(request)?.step;
+      if (step === undefined) return;
+      pending.delete(request);
+      await step.finish({
+        status: reply.statusCode,
+        headers: [],
+        body: undefined,
+        unavailableReason: "The response was sent outside Fastify's reply",
+      });
+    });
+  };
+
+  // Fastify reads these to skip encapsulation (so the hooks reach the
+  // routes of the instance it is registered on) and to name the plugin.
+  Object.assign(plugin, {
+    [Symbol.for("skip-override")]: true,
+    [Symbol.for("fastify.display-name")]: "idemkit",
+  });
+  return plugin;
+}
+
+function send(reply: FastifyReplyLike, value: HttpReply): FastifyReplyLike {
+  const headers = replyHeaders(value, (name) => reply.getHeader(name));
+  reply.code(value.status);
+  for (const [name, header] of Object.entries(headers)) reply.header(name, header);
+  reply.send(Buffer.from(value.body.buffer, value.body.byteOffset, value.body.length));
+  return reply;
+}
+
+function payloadBytes(payload: unknown): Uint8Array | undefined {
+  if (payload === undefined || payload === null) return new Uint8Array(0);
+  if (typeof payload === "string") return Buffer.from(payload);
+  if (payload instanceof Uint8Array) return payload;
+  return undefined;
+}
+
+function definedHeaders(
+  reply: FastifyReplyLike,
+): [string, string | number | readonly string[]][] {
+  const out: [string, string | number | readonly string[]][] = [];
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    if (value !== undefined) out.push([name, value]);
+  }
+  return out;
+}

@@ -1,0 +1,214 @@
+/**
+ * The protocol on Web `Request`/`Response`: `withIdempotency()` for any
+ * runtime with the Fetch API (Hono, Next.js route handlers, Bun, Deno),
+ * plus the pieces the Hono adapter reuses.
+ */
+import type { HttpIdempotencyOptions, RequestView } from "./options.js";
+import { type HttpReply, tooLargeReply } from "./problem.js";
+import { IdempotencyProtocol, type Step } from "./protocol.js";
+
+/** A handler over Web requests and responses. */
+export type WebHandler = (request: Request) => Response | Promise<Response>;
+
+// Statuses whose responses must not carry a body.
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * Wraps a Web handler with the Idempotency-Key protocol.
+ *
+ * @example
+ * ```ts
+ * import { withIdempotency } from "idemkit/http";
+ * import { MemoryStore } from "idemkit";
+ *
+ * export const POST = withIdempotency(
+ *   async (req) => Response.json(await createOrder(await req.json()), { status: 201 }),
+ *   { store: new MemoryStore() },
+ * );
+ * ```
+ */
+export function withIdempotency(
+  handler: WebHandler,
+  options: HttpIdempotencyOptions,
+): (request: Request) => Promise<Response> {
+  const protocol = new IdempotencyProtocol(options);
+  const { maxBodyBytes } = protocol.settings;
+
+  return async (request) => {
+    const view = webRequestView(request);
+    const inspection = protocol.inspect(view);
+    if (inspection.kind === "pass") return handler(request);
+    if (inspection.kind === "reply") return toWebResponse(inspection.reply);
+
+    const body = await readLimited(request.body, maxBodyBytes);
+    if (body === undefined) return toWebResponse(tooLargeReply(maxBodyBytes));
+    const step = await protocol.execute(view, inspection.key, body);
+    if (step.kind === "pass") return handler(request);
+    if (step.kind === "reply") return toWebResponse(step.reply);
+
+    // The body was read to hash it; the handler gets a copy with the bytes.
+    const copy = new Request(request, { body: body.length > 0 ? asBody(body) : null });
+    let response: Response;
+    try {
+      response = await handler(copy);
+    } catch (error) {
+      step.fail(error);
+      throw error;
+    }
+    return captureWebResponse(response, step, protocol.settings.maxResponseBytes);
+  };
+}
+
+/**
+ * Records the owner's response and returns the one to send. Bodies that end
+ * within `limit` are buffered and stored; longer ones, and event streams,
+ * go out as a stream and are recorded as not replayable.
+ */
+export async function captureWebResponse(
+  response: Response,
+  step: Extract<Step, { kind: "run" }>,
+  limit: number,
+): Promise<Response> {
+  const { status, statusText } = response;
+  const headers = headerPairs(response.headers);
+  const stream = response.body;
+  const type = response.headers.get("content-type") ?? "";
+
+  if (stream === null || type.startsWith("text/event-stream")) {
+    await step.finish({
+      status,
+      headers,
+      body: stream === null ? new Uint8Array(0) : undefined,
+      unavailableReason: "The response was an event stream",
+    });
+    return response;
+  }
+
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    let read: ReadableStreamReadResult<Uint8Array>;
+    try {
+      read = await reader.read();
+    } catch (error) {
+      step.fail(error);
+      throw error;
+    }
+    const { done, value } = read;
+    if (done) break;
+    chunks.push(value);
+    size += value.length;
+    if (size > limit) {
+      await step.finish({
+        status,
+        headers,
+        body: undefined,
+        unavailableReason: `The response body was larger than ${limit} bytes`,
+      });
+      return new Response(resume(chunks, reader), response);
+    }
+  }
+
+  const body = concat(chunks, size);
+  await step.finish({ status, headers, body });
+  return new Response(NULL_BODY.has(status) ? null : asBody(body), {
+    status,
+    statusText,
+    headers: response.headers,
+  });
+}
+
+/**
+ * A framework-free reply as a Web `Response`; each call builds a new one.
+ *
+ * @example
+ * ```ts
+ * return toWebResponse(step.reply);
+ * ```
+ */
+export function toWebResponse(reply: HttpReply): Response {
+  const headers = new Headers();
+  for (const [name, value] of reply.headers) headers.append(name, value);
+  const empty = reply.body.length === 0 || NULL_BODY.has(reply.status);
+  const body = empty ? null : asBody(reply.body);
+  return new Response(body, { status: reply.status, headers });
+}
+
+/** The protocol's view of a Web request. */
+export function webRequestView(request: Request): RequestView {
+  const url = new URL(request.url);
+  return {
+    method: request.method.toUpperCase(),
+    url: url.pathname + url.search,
+    header: (name) => request.headers.get(name) ?? undefined,
+  };
+}
+
+/** Reads a body up to `limit` bytes; `undefined` when it is longer. */
+export async function readLimited(
+  stream: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array | undefined> {
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return concat(chunks, size);
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+}
+
+function headerPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => {
+    pairs.push([name, value]);
+  });
+  return pairs;
+}
+
+// The DOM typings want bytes over a plain ArrayBuffer; ours may sit on a
+// Node Buffer pool, which the runtime accepts all the same.
+function asBody(bytes: Uint8Array): BodyInit {
+  return bytes as Uint8Array<ArrayBuffer>;
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return out;
+}
+
+/** The chunks read so far, then the rest of the reader. */
+function resume(
+  head: Uint8Array[],
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  let i = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (i < head.length) {
+        controller.enqueue(head[i++]!);
+        return;
+      }
+      const { done, value } = await reader.read();
+      if (done) controller.close();
+      else controller.enqueue(value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}

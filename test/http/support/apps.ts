@@ -1,0 +1,231 @@
+/**
+ * One test API, built on Express, Fastify and Hono with the idemkit
+ * adapter in front, listening on 127.0.0.1 (ephemeral port). Every route
+ * counts its runs, so tests can tell how often a handler really ran.
+ *
+ * Routes:
+ * - POST /orders: 201 JSON `{ id, body }` after 30 ms, with Location, ETag,
+ *   Set-Cookie and a non-allow-listed X-Trace header.
+ * - POST /flaky: 500 on its first run, 201 after.
+ * - POST /big: 200 with a 4 KiB body.
+ * - POST /whoami: 201 JSON `{ user, n }` (user = the Authorization header).
+ * - POST /slow: 201 after 400 ms.
+ * - POST /stream: a chunked text response in three writes.
+ * - GET /orders: 200, never under the protocol.
+ */
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import express from "express";
+import Fastify from "fastify";
+import { Hono } from "hono";
+import { idempotency as expressIdempotency } from "../../../src/http/express/index.js";
+import { idempotency as fastifyIdempotency } from "../../../src/http/fastify/index.js";
+import { idempotency as honoIdempotency } from "../../../src/http/hono/index.js";
+import type { HttpIdempotencyOptions } from "../../../src/http/options.js";
+
+export const FRAMEWORKS = ["express", "fastify", "hono"] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+export interface RunningApp {
+  readonly url: string;
+  /** How often each route's handler ran. */
+  readonly runs: Map<string, number>;
+  close(): Promise<void>;
+}
+
+const BIG = "x".repeat(4096);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function counter(runs: Map<string, number>, route: string): number {
+  const n = (runs.get(route) ?? 0) + 1;
+  runs.set(route, n);
+  return n;
+}
+
+/** Starts the test API on `framework` with the given idemkit options. */
+export function startApp(
+  framework: Framework,
+  options: HttpIdempotencyOptions,
+): Promise<RunningApp> {
+  const runs = new Map<string, number>();
+  if (framework === "express") return startExpress(options, runs);
+  if (framework === "fastify") return startFastify(options, runs);
+  return startHono(options, runs);
+}
+
+async function startExpress(
+  options: HttpIdempotencyOptions,
+  runs: Map<string, number>,
+): Promise<RunningApp> {
+  const app = express();
+  app.use(express.json({ limit: "10mb" }));
+  app.use(expressIdempotency(options));
+  app.post("/orders", async (req, res) => {
+    const n = counter(runs, "orders");
+    await sleep(30);
+    res.set({ location: `/orders/${n}`, etag: `"v${n}"`, "x-trace": `t${n}` });
+    res.cookie("session", `s${n}`);
+    res.status(201).json({ id: n, body: req.body });
+  });
+  app.post("/flaky", (_req, res) => {
+    const n = counter(runs, "flaky");
+    res.cookie("session", `s${n}`);
+    if (n === 1) res.status(500).json({ error: "boom" });
+    else res.status(201).json({ id: n });
+  });
+  app.post("/big", (_req, res) => {
+    counter(runs, "big");
+    res.status(200).type("text/plain").send(BIG);
+  });
+  app.post("/whoami", (req, res) => {
+    const n = counter(runs, "whoami");
+    res.status(201).json({ user: req.headers.authorization ?? null, n });
+  });
+  app.post("/slow", async (_req, res) => {
+    const n = counter(runs, "slow");
+    await sleep(400);
+    res.status(201).json({ n });
+  });
+  app.post("/stream", async (_req, res) => {
+    const n = counter(runs, "stream");
+    res.status(200).type("text/plain");
+    for (const part of ["a", "b", `c${n}`]) {
+      res.write(part);
+      await sleep(5);
+    }
+    res.end();
+  });
+  app.get("/orders", (_req, res) => {
+    res.json({ list: true });
+  });
+
+  const server = app.listen(0, "127.0.0.1");
+  await new Promise((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runs,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+async function startFastify(
+  options: HttpIdempotencyOptions,
+  runs: Map<string, number>,
+): Promise<RunningApp> {
+  const app = Fastify({ bodyLimit: 10 * 1024 * 1024 });
+  await app.register(fastifyIdempotency(options));
+  app.post("/orders", async (req, reply) => {
+    const n = counter(runs, "orders");
+    await sleep(30);
+    reply.headers({
+      location: `/orders/${n}`,
+      etag: `"v${n}"`,
+      "x-trace": `t${n}`,
+      "set-cookie": `session=s${n}`,
+    });
+    return reply.code(201).send({ id: n, body: req.body });
+  });
+  app.post("/flaky", async (_req, reply) => {
+    const n = counter(runs, "flaky");
+    reply.header("set-cookie", `session=s${n}`);
+    if (n === 1) return reply.code(500).send({ error: "boom" });
+    return reply.code(201).send({ id: n });
+  });
+  app.post("/big", async (_req, reply) => {
+    counter(runs, "big");
+    return reply.code(200).type("text/plain").send(BIG);
+  });
+  app.post("/whoami", async (req, reply) => {
+    const n = counter(runs, "whoami");
+    return reply.code(201).send({ user: req.headers.authorization ?? null, n });
+  });
+  app.post("/slow", async (_req, reply) => {
+    const n = counter(runs, "slow");
+    await sleep(400);
+    return reply.code(201).send({ n });
+  });
+  app.post("/stream", async (_req, reply) => {
+    const n = counter(runs, "stream");
+    const { Readable } = await import("node:stream");
+    return reply
+      .code(200)
+      .type("text/plain")
+      .send(Readable.from(["a", "b", `c${n}`]));
+  });
+  app.get("/orders", async () => ({ list: true }));
+
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const { port } = app.server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, runs, close: () => app.close() };
+}
+
+async function startHono(
+  options: HttpIdempotencyOptions,
+  runs: Map<string, number>,
+): Promise<RunningApp> {
+  const app = new Hono();
+  app.use("*", honoIdempotency(options));
+  app.post("/orders", async (c) => {
+    const n = counter(runs, "orders");
+    const body = await c.req.json();
+    await sleep(30);
+    c.header("location", `/orders/${n}`);
+    c.header("etag", `"v${n}"`);
+    c.header("x-trace", `t${n}`);
+    c.header("set-cookie", `session=s${n}`);
+    return c.json({ id: n, body }, 201);
+  });
+  app.post("/flaky", (c) => {
+    const n = counter(runs, "flaky");
+    c.header("set-cookie", `session=s${n}`);
+    return n === 1 ? c.json({ error: "boom" }, 500) : c.json({ id: n }, 201);
+  });
+  app.post("/big", (c) => {
+    counter(runs, "big");
+    return c.text(BIG, 200);
+  });
+  app.post("/whoami", (c) => {
+    const n = counter(runs, "whoami");
+    return c.json({ user: c.req.header("authorization") ?? null, n }, 201);
+  });
+  app.post("/slow", async (c) => {
+    const n = counter(runs, "slow");
+    await sleep(400);
+    return c.json({ n }, 201);
+  });
+  app.post("/stream", () => {
+    const n = counter(runs, "stream");
+    const parts = ["a", "b", `c${n}`];
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const part = parts.shift();
+        if (part === undefined) return controller.close();
+        await sleep(5);
+        controller.enqueue(new TextEncoder().encode(part));
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: { "content-type": "text/plain" },
+    });
+  });
+  app.get("/orders", (c) => c.json({ list: true }));
+
+  const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise((resolve) => server.once("listening", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runs,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if ("closeAllConnections" in server) server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
