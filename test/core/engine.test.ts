@@ -361,6 +361,36 @@ describe("leases", () => {
   });
 });
 
+describe("many leases at once", () => {
+  it("renews every running owner's lease from one engine", async () => {
+    const store = new MemoryStore();
+    const owner = new Idempotency({ store, lease: 90 });
+    const prober = new Idempotency({
+      store: anotherProcessView(store),
+      onBusy: "reject",
+    });
+    let runs = 0;
+
+    const running = Array.from({ length: 20 }, (_, i) =>
+      owner.run(`k${i}`, async () => {
+        runs++;
+        await sleep(250 + i * 5);
+        return i;
+      }),
+    );
+    await sleep(200);
+    const probes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        prober.run(`k${i}`, async () => -1).catch((err: Error) => err.name),
+      ),
+    );
+
+    expect(await Promise.all(running)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(probes).toEqual(Array(20).fill("IdempotencyInProgressError"));
+    expect(runs).toBe(20);
+  });
+});
+
 describe("retention", () => {
   it("runs a key again after its ttl", async () => {
     const store = new MemoryStore();
