@@ -81,6 +81,12 @@ async function main(): Promise<void> {
           `transfer-${id}`,
           async (tx) => {
             const amount = 1 + (id % 5);
+            // Lock both rows in id order, as any transfer code must, so
+            // concurrent transfers cannot deadlock.
+            await tx.query(
+              `SELECT id FROM "${task.schema}".accounts WHERE id IN ($1, $2) ORDER BY id FOR UPDATE`,
+              [from, to],
+            );
             await tx.query(
               `UPDATE "${task.schema}".accounts SET balance = balance - $1 WHERE id = $2`,
               [amount, from],

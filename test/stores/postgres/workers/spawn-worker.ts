@@ -11,6 +11,8 @@ const WORKER = fileURLToPath(new URL("./pg-worker.ts", import.meta.url));
 export interface Worker {
   readonly child: ChildProcess;
   readonly lines: string[];
+  /** Everything the worker wrote to stderr so far. */
+  stderr(): string;
   /** Resolves with the first line matching `pattern`; rejects if the worker exits first. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Resolves with the exit code (or signal name) once the process has ended. */
@@ -51,6 +53,7 @@ export function startWorker(task: WorkerTask): Worker {
     child,
     lines,
     exited,
+    stderr: () => stderr,
     waitFor(pattern, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
