@@ -45,6 +45,7 @@ import {
 } from "./options.js";
 import type { IdempotencyRecord, RecordId, StoredError } from "./record.js";
 import { openEnvelope, sealUnavailable, sealValue } from "./result-envelope.js";
+import { countEvent, telemetryEnabled, traced } from "./telemetry.js";
 import { type WrapOptions, wrapWith } from "./wrap.js";
 
 /** Per-call options of {@link Idempotency.run}. */
@@ -196,7 +197,11 @@ export class Idempotency {
       return running.promise as Promise<T>;
     }
 
-    const promise = this.#claimAndRun(id, fingerprint, settings, operation, keepResult);
+    const promise = traced(
+      id.namespace,
+      this.settings.store.kind,
+      this.#claimAndRun(id, fingerprint, settings, operation, keepResult),
+    );
     this.#flights.set(slot, { fingerprint, promise });
     const forget = (): void => {
       this.#flights.delete(slot);
@@ -472,6 +477,7 @@ export class Idempotency {
 
   #emit(event: Omit<IdempotencyEvent, "store">): void {
     const { onEvent, store } = this.settings;
+    if (telemetryEnabled) countEvent(event.type, store.kind);
     if (onEvent === undefined && !CHANNELS[event.type].hasSubscribers) return;
     emit(onEvent, Object.assign({ store: store.kind }, event));
   }
