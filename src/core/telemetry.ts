@@ -67,11 +67,9 @@ function currentCounter(api: OtelApi): Counter {
   const provider = api.metrics.getMeterProvider();
   if (provider !== counterFrom || counter === undefined) {
     counterFrom = provider;
-    counter = provider
-      .getMeter("idemkit")
-      .createCounter("idemkit.events", {
-        description: "idemkit engine events, by type and store",
-      });
+    counter = provider.getMeter("idemkit").createCounter("idemkit.events", {
+      description: "idemkit engine events, by type and store",
+    });
   }
   return counter;
 }
