@@ -1,3 +1,4 @@
+import { hashValue } from "../../core/canonical.js";
 import { type Duration, parseDuration } from "../../core/duration.js";
 import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors.js";
 import { type Logger, silentLogger } from "../../core/logger.js";
@@ -96,6 +97,9 @@ export class PostgresStore implements IdempotencyStore {
   readonly #timeoutMs: number;
   readonly #batch: number;
   readonly #logger: Logger;
+  // Transactional executions in flight in this process, so duplicates
+  // here join the running one instead of each holding a connection.
+  readonly #flights = new Map<string, Promise<unknown>>();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
 
@@ -296,12 +300,34 @@ export class PostgresStore implements IdempotencyStore {
     if (this.#closed) {
       return Promise.reject(new IdempotencyStoreError("The postgres store is closed"));
     }
-    return runTransaction(
-      { pool: this.#pool, sql: this.#sql, table: this.table, timeoutMs: this.#timeoutMs },
+    let fingerprint: string;
+    try {
+      fingerprint =
+        options.fingerprint ??
+        (options.payload === undefined ? "" : hashValue(options.payload));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const slot = JSON.stringify([
+      options.name ?? "default",
+      options.scope ?? "",
       key,
-      operation,
-      options,
-    );
+      fingerprint,
+    ]);
+    const running = this.#flights.get(slot);
+    if (running !== undefined) return running as Promise<T>;
+
+    const deps = {
+      pool: this.#pool,
+      sql: this.#sql,
+      table: this.table,
+      timeoutMs: this.#timeoutMs,
+    };
+    const promise = runTransaction(deps, key, operation, { ...options, fingerprint });
+    this.#flights.set(slot, promise);
+    const forget = () => this.#flights.delete(slot);
+    promise.then(forget, forget);
+    return promise;
   }
 
   async #query(text: string, values: unknown[], what: string) {

@@ -68,6 +68,24 @@ describe("PostgresStore.transaction", () => {
     return { id, amount, at: new Date(0), big: 10n };
   };
 
+  it("joins a duplicate in the same process onto the running execution", async () => {
+    const key = nextKey();
+    let runs = 0;
+    const operation = async () => {
+      runs++;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return runs;
+    };
+
+    const results = await Promise.all([
+      store.transaction(key, operation, { name: "join" }),
+      store.transaction(key, operation, { name: "join" }),
+    ]);
+
+    expect(results).toEqual([1, 1]);
+    expect(runs).toBe(1);
+  });
+
   it("commits the writes with the record and replays the decoded result", async () => {
     await openAccount("t1", 100);
     const key = nextKey();
@@ -88,10 +106,18 @@ describe("PostgresStore.transaction", () => {
   it("moves money once when 20 duplicates run at the same moment", async () => {
     await openAccount("t2", 100);
     const key = nextKey();
+    // Four stores, so duplicates meet in the database and not only in a
+    // store's in-process single flight.
+    const stores = Array.from(
+      { length: 4 },
+      () => new PostgresStore({ pool: db.pool, schema: db.schema, sweepInterval: false }),
+    );
 
     const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        store.transaction(key, debit("t2", 10), { name: "debit" }),
+      Array.from({ length: 20 }, (_, i) =>
+        (stores[i % 4] as PostgresStore).transaction(key, debit("t2", 10), {
+          name: "debit",
+        }),
       ),
     );
 
@@ -225,16 +251,23 @@ describe("PostgresStore.transaction", () => {
       await running;
 
       const rejectAt = Date.now();
-      const rejected = await store
+      // Another store over the same pool: a separate caller, not a join of
+      // this store's in-process flight.
+      const other = new PostgresStore({
+        pool: db.pool,
+        schema: db.schema,
+        sweepInterval: false,
+      });
+      const rejected = await other
         .transaction(key, async () => "second", { name: "busy", onBusy: "reject" })
         .catch((error: unknown) => error);
       const rejectMs = Date.now() - rejectAt;
       const waitAt = Date.now();
-      const timedOut = await store
+      const timedOut = await other
         .transaction(key, async () => "second", { name: "busy", waitTimeout: 300 })
         .catch((error: unknown) => error);
       const waitMs = Date.now() - waitAt;
-      const waiter = store.transaction(key, async () => "second", { name: "busy" });
+      const waiter = other.transaction(key, async () => "second", { name: "busy" });
       release();
 
       expect(rejected).toMatchObject({ code: "IDEMKIT_IN_PROGRESS" });
