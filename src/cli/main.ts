@@ -30,6 +30,14 @@ function version(): string {
   return (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
 }
 
+/** The first clause of a summary, for the command list. */
+function headline(summary: string): string {
+  return summary
+    .split(/[.:]\s/)[0]!
+    .replace(/\s*\(.*\)/, "")
+    .replace(/\.$/, "");
+}
+
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return `Usage: idemkit COMMAND [options]
@@ -37,7 +45,7 @@ function mainHelp(): string {
 Idempotency-Key semantics for any HTTP service, and a look inside the stores.
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary.split(". ")[0]!.replace(/\.$/, "")}`).join("\n")}
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${headline(c.summary)}`).join("\n")}
 
 Options:
   -h, --help     Show this help (or: idemkit COMMAND --help)

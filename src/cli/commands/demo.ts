@@ -21,7 +21,7 @@ const money = (cents: number): string => (cents / 100).toFixed(2);
 export const demoCommand: Command = {
   name: "demo",
   summary:
-    "Start a payments service behind idemkit/http on a free port, fire the classic failure cases at it, and show that money moved once. Exits 0 only if every guarantee held.",
+    "Show the guarantees on a small payments service: it starts behind idemkit/http on a free port, the classic failure cases are fired at it, and the balances prove that money moved once. Exits 0 only if every guarantee held.",
   usage: "demo [--store URL]",
   flags: {
     store: {

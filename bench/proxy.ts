@@ -1,0 +1,190 @@
+/**
+ * `idemkit proxy` throughput: autocannon on 127.0.0.1 against a small
+ * upstream answering a small JSON body, direct and through the proxy (memory
+ * and SQLite stores), with a unique key per request and with replays of one
+ * key. The upstream and each proxy run as their own processes; autocannon
+ * runs here. Prints a markdown table.
+ *
+ *   node --import tsx bench/proxy.ts [seconds per case, default 5]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { printTable } from "./support.js";
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+  requests?: { setupRequest: (req: { headers: Record<string, string> }) => unknown }[];
+}
+const autocannon = createRequire(import.meta.url)("autocannon") as (
+  options: AutocannonOptions,
+) => Promise<AutocannonResult>;
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const SECONDS = Math.min(Number(process.argv[2] ?? 5), 20);
+const CONNECTIONS = 32;
+const BODY = JSON.stringify({ account: "acct_1", amount: 1250, currency: "eur" });
+
+const UPSTREAM = `
+const http = require("node:http");
+const body = JSON.stringify({ id: "ch_1", status: "succeeded", amount: 1250 });
+http.createServer((req, res) => {
+  req.resume();
+  req.on("end", () => {
+    res.writeHead(req.method === "POST" ? 201 : 200, {
+      "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+    res.end(body);
+  });
+}).listen(0, "127.0.0.1", function () { console.log("port " + this.address().port); });
+`;
+
+function cli(): string[] {
+  const built = join(ROOT, "dist", "cli", "main.js");
+  return existsSync(built)
+    ? [built]
+    : ["--import", "tsx", join(ROOT, "src", "cli", "main.ts")];
+}
+
+function start(
+  args: string[],
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = ready.exec(seen);
+      if (match) resolve({ child, match });
+    });
+    child.on("exit", (code) => reject(new Error(`exited ${code} before ready`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGTERM");
+  await exited;
+}
+
+async function load(
+  url: string,
+  key: "unique" | "none" | string,
+): Promise<AutocannonResult> {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (key !== "unique" && key !== "none") headers["idempotency-key"] = key;
+  return autocannon({
+    url: `${url}/charges`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: "POST",
+    headers,
+    body: BODY,
+    ...(key === "unique"
+      ? {
+          requests: [
+            {
+              setupRequest: (req) => ({
+                ...req,
+                headers: { ...req.headers, "idempotency-key": randomUUID() },
+              }),
+            },
+          ],
+        }
+      : {}),
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "idemkit-bench-proxy-"));
+  const upstream = await start(["-e", UPSTREAM], /port (\d+)/);
+  const upstreamUrl = `http://127.0.0.1:${upstream.match[1]}`;
+  const rows: { name: string; result: AutocannonResult }[] = [];
+
+  try {
+    await load(upstreamUrl, "none"); // warm-up
+    rows.push({ name: "direct (no proxy)", result: await load(upstreamUrl, "none") });
+
+    for (const store of ["memory:", `sqlite:${join(dir, "bench.db")}`]) {
+      const label = store.startsWith("sqlite") ? "sqlite" : "memory";
+      const proxy = await start(
+        [
+          ...cli(),
+          "proxy",
+          "--upstream",
+          upstreamUrl,
+          "--listen",
+          "127.0.0.1:0",
+          "--store",
+          store,
+        ],
+        /listening on (http:\/\/[\d.:]+)/,
+      );
+      const url = proxy.match[1]!;
+      try {
+        await fetch(`${url}/charges`, {
+          method: "POST",
+          headers: {
+            "idempotency-key": "replayed-key",
+            "content-type": "application/json",
+          },
+          body: BODY,
+        });
+        rows.push({
+          name: `proxy, ${label}, unique keys`,
+          result: await load(url, "unique"),
+        });
+        rows.push({
+          name: `proxy, ${label}, replays`,
+          result: await load(url, "replayed-key"),
+        });
+        rows.push({
+          name: `proxy, ${label}, no key (pass-through)`,
+          result: await load(url, "none"),
+        });
+      } finally {
+        await stop(proxy.child);
+      }
+    }
+  } finally {
+    await stop(upstream.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const direct = rows[0]!.result.requests.average;
+  console.log(
+    `\nidemkit proxy, ${SECONDS}s per case, ${CONNECTIONS} connections, POST of ${BODY.length} bytes, Node ${process.version}\n`,
+  );
+  printTable(
+    ["case", "req/s", "× direct", "p50 ms", "p99 ms", "non-2xx", "errors"],
+    rows.map(({ name, result }) => [
+      name,
+      result.requests.average,
+      `${(result.requests.average / direct).toFixed(2)}×`,
+      String(result.latency.p50),
+      String(result.latency.p99),
+      String(result.non2xx),
+      String(result.errors),
+    ]),
+  );
+}
+
+await main();
