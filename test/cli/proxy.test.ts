@@ -64,6 +64,23 @@ describe("idemkit proxy", () => {
     expect(await replay.text()).toBe(bodies[0]);
   });
 
+  it("runs a keyed POST without a body once and replays it", async () => {
+    const before = upstream.posts;
+    const send = () =>
+      fetch(`${proxyUrl}/orders/7/cancel`, {
+        method: "POST",
+        headers: { "idempotency-key": "no-body-1" },
+      });
+
+    const first = await send();
+    const second = await send();
+
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect(second.headers.get("idempotent-replayed")).toBe("true");
+    expect(await second.text()).toBe(await first.text());
+    expect(upstream.posts - before).toBe(1);
+  });
+
   it("passes GETs through unchanged", async () => {
     const direct = await fetch(`${upstream.url}/things?x=1`);
     const proxied = await fetch(`${proxyUrl}/things?x=1`);

@@ -21,10 +21,20 @@ export function toWebRequest(req: IncomingMessage, upstreamHost: string): Reques
     else headers.set(name, String(value));
   }
   const method = req.method ?? "GET";
-  const hasBody = method !== "GET" && method !== "HEAD";
+  // HTTP/1.1 framing: without Transfer-Encoding or a non-zero
+  // Content-Length a request has no body, and a Request without one is
+  // cheaper for every layer behind this.
+  const length = req.headers["content-length"];
+  const hasBody =
+    method !== "GET" &&
+    method !== "HEAD" &&
+    (req.headers["transfer-encoding"] !== undefined ||
+      (length !== undefined && length !== "0"));
   const host = /^[\w.:[\]-]+$/.test(req.headers.host ?? "")
     ? req.headers.host
     : "localhost";
+
+  if (!hasBody) req.resume();
 
   return new Request(`http://${host}${req.url ?? "/"}`, {
     method,

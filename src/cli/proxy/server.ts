@@ -103,6 +103,8 @@ export class ProxyServer {
       return;
     }
     this.#idempotent(req, res).catch((error: unknown) => {
+      // The client hung up before its answer was written: nothing to tell.
+      if (res.destroyed && !res.writableFinished) return;
       const message = error instanceof Error ? error.message : String(error);
       this.#options.onError?.(`${method} ${req.url}: ${message}`);
       sendProblem(res, {
