@@ -1,66 +1,59 @@
 /**
- * The record as a Redis hash. Short field names keep every reply small:
+ * The record as a Redis hash, kept to few fields so that the claim, which
+ * runs on every call, reads little:
  *
  * | field | meaning |
  * | --- | --- |
- * | `st` | status: `in_progress`, `completed` or `failed` |
- * | `tk` | fencing token (decimal integer) |
+ * | `m` | `status token attempts leaseUntil createdAt expiresAt completedAt final`, space-separated (times in epoch ms, `0` for none; `final` is `1` for a failure that replays) |
  * | `fp` | fingerprint |
- * | `lu` | lease end, epoch ms (`0` once settled) |
- * | `at` | attempts |
  * | `r` | encoded result, once completed |
- * | `e`, `fin` | error as JSON `{ name, message, code }`, and `1` when final |
- * | `ca`, `co`, `ex` | created, completed, expires at (epoch ms) |
+ * | `e` | error as JSON `{ name, message, code }`, once failed |
  * | `s:<name>` | result of the recovery step `<name>` |
  */
 import { IdempotencyStoreError } from "../../core/errors.js";
 import type { IdempotencyRecord, RecordId, StoredError } from "../../core/record.js";
 
-const STATUSES = new Set(["in_progress", "completed", "failed"]);
+const META =
+  /^(in_progress|completed|failed) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) ([01])$/;
 
 /**
  * Builds a record from an `HGETALL` reply (a flat array of field, value).
  * Returns `undefined` for an empty hash (no record); throws
  * `IdempotencyStoreError` for a hash that is not a record.
  */
-export function recordFromFields(
+export function recordFromHash(
   id: RecordId,
   reply: unknown,
 ): IdempotencyRecord | undefined {
   if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt(id, "not a hash");
   if (reply.length === 0) return undefined;
 
-  const fields = new Map<string, string>();
-  const steps: Record<string, string> = {};
+  let meta: unknown;
+  let fingerprint: unknown;
+  let result: unknown;
+  let error: unknown;
   for (let i = 0; i < reply.length; i += 2) {
     const name = String(reply[i]);
-    const value = String(reply[i + 1]);
-    if (name.startsWith("s:")) steps[name.slice(2)] = value;
-    else fields.set(name, value);
+    if (name === "m") meta = reply[i + 1];
+    else if (name === "fp") fingerprint = reply[i + 1];
+    else if (name === "r") result = reply[i + 1];
+    else if (name === "e") error = reply[i + 1];
   }
+  return build(id, meta, fingerprint, result, error, stepsOf(reply));
+}
 
-  const status = fields.get("st");
-  if (status === undefined || !STATUSES.has(status)) throw corrupt(id, "no status");
-  const number = (name: string): number => {
-    const value = Number(fields.get(name));
-    if (!Number.isFinite(value)) throw corrupt(id, `field ${name} is not a number`);
-    return value;
-  };
-  const completedAt = fields.get("co");
-  return {
-    ...id,
-    fingerprint: fields.get("fp") ?? "",
-    status: status as IdempotencyRecord["status"],
-    token: number("tk"),
-    leaseUntil: number("lu"),
-    attempts: number("at"),
-    result: fields.get("r"),
-    error: errorOf(id, fields.get("e"), fields.get("fin")),
-    steps,
-    createdAt: number("ca"),
-    completedAt: completedAt === undefined ? undefined : Number(completedAt),
-    expiresAt: number("ex"),
-  };
+/**
+ * Builds a record from the claim script's reply: the values of `m`, `fp`,
+ * `r`, `e`, and the whole hash when the steps matter (else empty).
+ */
+export function recordFromClaim(
+  id: RecordId,
+  values: unknown,
+  hash: unknown,
+): IdempotencyRecord {
+  if (!Array.isArray(values)) throw corrupt(id, "the claim returned no fields");
+  const [meta, fingerprint, result, error] = values;
+  return build(id, meta, fingerprint, result, error, stepsOf(hash));
 }
 
 /** The `e` field's JSON for a stored error (`final` travels apart). */
@@ -68,12 +61,47 @@ export function errorJson(error: StoredError): string {
   return JSON.stringify({ name: error.name, message: error.message, code: error.code });
 }
 
-function errorOf(
+function build(
   id: RecordId,
-  json: string | undefined,
-  final: string | undefined,
-): StoredError | undefined {
-  if (json === undefined) return undefined;
+  meta: unknown,
+  fingerprint: unknown,
+  result: unknown,
+  error: unknown,
+  steps: Record<string, string>,
+): IdempotencyRecord {
+  const match = typeof meta === "string" ? META.exec(meta) : null;
+  if (match === null) throw corrupt(id, "no readable meta field");
+  const completedAt = Number(match[7]);
+  return {
+    namespace: id.namespace,
+    scope: id.scope,
+    key: id.key,
+    fingerprint: typeof fingerprint === "string" ? fingerprint : "",
+    status: match[1] as IdempotencyRecord["status"],
+    token: Number(match[2]),
+    attempts: Number(match[3]),
+    leaseUntil: Number(match[4]),
+    result: typeof result === "string" ? result : undefined,
+    error: errorOf(id, error, match[8] === "1"),
+    steps,
+    createdAt: Number(match[5]),
+    completedAt: completedAt === 0 ? undefined : completedAt,
+    expiresAt: Number(match[6]),
+  };
+}
+
+function stepsOf(hash: unknown): Record<string, string> {
+  const steps: Record<string, string> = {};
+  if (!Array.isArray(hash)) return steps;
+  for (let i = 0; i < hash.length; i += 2) {
+    const name = String(hash[i]);
+    if (name.startsWith("s:")) steps[name.slice(2)] = String(hash[i + 1]);
+  }
+  return steps;
+}
+
+function errorOf(id: RecordId, json: unknown, final: boolean): StoredError | undefined {
+  if (typeof json !== "string") return undefined;
   try {
     const parsed = JSON.parse(json) as {
       name?: unknown;
@@ -84,10 +112,10 @@ function errorOf(
       name: String(parsed.name),
       message: String(parsed.message),
       code: typeof parsed.code === "string" ? parsed.code : undefined,
-      final: final === "1",
+      final,
     };
-  } catch (error) {
-    throw corrupt(id, "the stored error is not JSON", error);
+  } catch (cause) {
+    throw corrupt(id, "the stored error is not JSON", cause);
   }
 }
 

@@ -13,7 +13,7 @@ import type {
 } from "../contract.js";
 import { connect, type RedisClientLike, type RedisConnection } from "./client-adapter.js";
 import { recordKey } from "./key-layout.js";
-import { errorJson, recordFromFields } from "./record-fields.js";
+import { errorJson, recordFromClaim, recordFromHash } from "./record-fields.js";
 import { countRecords, listRecords, type ScanContext } from "./scan.js";
 import { runScript, type ScriptName, scripts } from "./scripts.js";
 
@@ -117,14 +117,11 @@ export class RedisStore implements IdempotencyStore {
       String(request.ttlMs),
     ]);
 
-    const [kind, fields] = Array.isArray(reply) ? reply : [];
+    const [kind, values, hash] = Array.isArray(reply) ? reply : [];
     if (typeof kind !== "string" || !CLAIM_KINDS.has(kind)) {
       throw new IdempotencyStoreError(`Unexpected claim reply for key "${id.key}"`);
     }
-    const record = recordFromFields(id, fields);
-    if (record === undefined) {
-      throw new IdempotencyStoreError(`The claim of key "${id.key}" returned no record`);
-    }
+    const record = recordFromClaim(id, values, hash);
     switch (kind as ClaimKind) {
       case "acquired":
         return { kind: "acquired", record, takenOver: false };
@@ -173,7 +170,7 @@ export class RedisStore implements IdempotencyStore {
     const reply = await this.#call(`get key "${id.key}"`, () =>
       this.#redis.keyed(key, ["HGETALL", key]),
     );
-    return recordFromFields(id, reply);
+    return recordFromHash(id, reply);
   }
 
   async delete(id: RecordId): Promise<boolean> {

@@ -12,7 +12,7 @@ import type { IdempotencyRecord } from "../../core/record.js";
 import type { ListOptions, ListPage, StoreStats } from "../contract.js";
 import type { NodeCommand, RedisConnection } from "./client-adapter.js";
 import { idOfKey, scanPattern } from "./key-layout.js";
-import { recordFromFields } from "./record-fields.js";
+import { recordFromHash } from "./record-fields.js";
 
 /** What the scans need from the store. */
 export interface ScanContext {
@@ -82,16 +82,17 @@ export async function countRecords(context: ScanContext): Promise<StoreStats> {
     let cursor = "0";
     do {
       const [next, keys] = await scan(context, node, cursor, pattern);
-      const statuses = await Promise.all(
+      const metas = await Promise.all(
         keys.map((key) =>
           context.call("read a status", () =>
-            context.redis.keyed(key, ["HGET", key, "st"]),
+            context.redis.keyed(key, ["HGET", key, "m"]),
           ),
         ),
       );
-      for (const status of statuses) {
+      for (const meta of metas) {
         // A key that expired between SCAN and HGET is no longer counted.
-        if (status === null || status === undefined) continue;
+        if (typeof meta !== "string") continue;
+        const status = meta.slice(0, meta.indexOf(" "));
         counts.total++;
         if (status === "in_progress") counts.inProgress++;
         else if (status === "completed") counts.completed++;
@@ -127,7 +128,7 @@ async function read(
   const reply = await context.call("read a record", () =>
     context.redis.keyed(key, ["HGETALL", key]),
   );
-  return recordFromFields(id, reply);
+  return recordFromHash(id, reply);
 }
 
 function parseCursor(cursor: string | undefined): Position {

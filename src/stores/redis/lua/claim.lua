@@ -6,67 +6,71 @@ ARGV[1]  fingerprint of the request
 ARGV[2]  lease for a new owner, in ms
 ARGV[3]  retention of the record, in ms
 
-Reply: { outcome, fields } where outcome is "acquired", "taken_over",
-"replay", "busy" or "mismatch", and fields is HGETALL of the record after
-the claim (for "acquired" and "taken_over", the caller's own record).
+Reply: { outcome, { m, fp, r, e }, fields } where outcome is "acquired",
+"taken_over", "replay", "busy" or "mismatch"; m, fp, r, e are the record's
+fields after the claim (see record-fields.ts), and fields is the whole hash
+(HGETALL, for the steps) when the outcome is "taken_over", "acquired" again
+after a failure, or "busy"; otherwise empty.
 
 The order of the checks is the store contract's (src/stores/transitions.ts):
-  1. no record, or an expired one -> fresh record, attempts 1
+  1. no record (Redis expired it) -> fresh record, attempts 1
   2. fingerprint differs          -> mismatch, whatever the status
   3. completed, or final failure  -> replay
   4. in progress, lease live      -> busy (even past its retention)
   5. retryable failure, or a lease that ran out -> claim again: new token,
      attempts + 1, steps kept
-Time is the server's (TIME), never a client's.
+A hash always expires at its own `ex` (every script that writes one sets
+the other), so an existing hash is never past retention. Time is the
+server's (TIME), never a client's, and is read only when the answer
+depends on it: a replay does not.
 ]]
 local key = KEYS[1]
 local fingerprint = ARGV[1]
 local lease = tonumber(ARGV[2])
 local ttl = tonumber(ARGV[3])
 
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local nowUs = tonumber(time[1]) * 1000000 + tonumber(time[2])
-
--- Numbers past 1e14 print in exponent form with tostring(); never use it.
-local function int(x)
-  return string.format('%.0f', x)
+local function clock()
+  local time = redis.call('TIME')
+  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+  return now, tonumber(time[1]) * 1000000 + tonumber(time[2])
 end
 
-local cur = redis.call('HMGET', key, 'st', 'tk', 'fp', 'lu', 'at', 'ex', 'fin')
-local status, token, fp = cur[1], tonumber(cur[2]), cur[3]
-local leaseUntil, attempts, expiresAt = tonumber(cur[4]), tonumber(cur[5]), tonumber(cur[6])
-local final = cur[7]
+-- Numbers past 1e14 print in exponent form with tostring(), hence %.0f.
+local function meta(st, tk, at, lu, ca, ex, co, fin)
+  return string.format('%s %.0f %.0f %.0f %.0f %.0f %.0f %s', st, tk, at, lu, ca, ex, co, fin)
+end
 
-local live = status == 'in_progress' and now < leaseUntil
-if not status or (now >= expiresAt and not live) then
-  -- The token starts above the clock in microseconds and above any token
-  -- the old record held, so no stale owner of it can match.
-  local nextToken = math.max((token or 0) + 1, nowUs)
+local cur = redis.call('HMGET', key, 'm', 'fp', 'r', 'e')
+if not cur[1] then
+  -- The token starts at the clock in microseconds: above any token an
+  -- expired record of this key can have held.
+  local now, nowUs = clock()
   local expires = now + math.max(ttl, lease)
-  if status then redis.call('DEL', key) end
-  redis.call('HSET', key, 'st', 'in_progress', 'tk', int(nextToken), 'fp', fingerprint,
-    'lu', int(now + lease), 'at', '1', 'ca', int(now), 'ex', int(expires))
-  redis.call('PEXPIREAT', key, int(expires))
-  return { 'acquired', redis.call('HGETALL', key) }
+  local m = meta('in_progress', nowUs, 1, now + lease, now, expires, 0, '0')
+  redis.call('HSET', key, 'm', m, 'fp', fingerprint)
+  redis.call('PEXPIREAT', key, string.format('%.0f', expires))
+  return { 'acquired', { m, fingerprint }, {} }
 end
 
-if fp ~= fingerprint then
-  return { 'mismatch', redis.call('HGETALL', key) }
+local st, tk, at, lu, ca, ex, co, fin = string.match(cur[1],
+  '^(%S+) (%d+) (%d+) (%d+) (%d+) (%d+) (%d+) ([01])$')
+if cur[2] ~= fingerprint then return { 'mismatch', cur, {} } end
+if st == 'completed' or (st == 'failed' and fin == '1') then
+  return { 'replay', cur, {} }
 end
-if status == 'completed' or (status == 'failed' and final == '1') then
-  return { 'replay', redis.call('HGETALL', key) }
-end
-if live then
-  return { 'busy', redis.call('HGETALL', key) }
+
+local now, nowUs = clock()
+if st == 'in_progress' and now < tonumber(lu) then
+  return { 'busy', cur, redis.call('HGETALL', key) }
 end
 
 local outcome = 'acquired'
-if status == 'in_progress' then outcome = 'taken_over' end
+if st == 'in_progress' then outcome = 'taken_over' end
 local newLease = now + lease
-local expires = math.max(expiresAt, newLease)
-redis.call('HDEL', key, 'r', 'e', 'fin', 'co')
-redis.call('HSET', key, 'st', 'in_progress', 'tk', int(math.max(token + 1, nowUs)),
-  'lu', int(newLease), 'at', int(attempts + 1), 'ex', int(expires))
-redis.call('PEXPIREAT', key, int(expires))
-return { outcome, redis.call('HGETALL', key) }
+local expires = math.max(tonumber(ex), newLease)
+local m = meta('in_progress', math.max(tonumber(tk) + 1, nowUs), tonumber(at) + 1,
+  newLease, tonumber(ca), expires, 0, '0')
+redis.call('HDEL', key, 'r', 'e')
+redis.call('HSET', key, 'm', m)
+redis.call('PEXPIREAT', key, string.format('%.0f', expires))
+return { outcome, { m, fingerprint }, redis.call('HGETALL', key) }

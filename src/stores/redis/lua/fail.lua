@@ -11,14 +11,18 @@ Reply: 1 when stored; 0 when the token does not hold the record (nothing
 changed).
 ]]
 local key = KEYS[1]
-local cur = redis.call('HMGET', key, 'st', 'tk')
-if cur[1] ~= 'in_progress' or cur[2] ~= ARGV[1] then return 0 end
+local m = redis.call('HGET', key, 'm')
+if not m then return 0 end
+local st, tk, at, ca = string.match(m, '^(%S+) (%d+) (%d+) %d+ (%d+) ')
+if st ~= 'in_progress' or tk ~= ARGV[1] then return 0 end
 
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local expires = string.format('%.0f', now + tonumber(ARGV[4]))
+local expires = now + tonumber(ARGV[4])
+local final = '0'
+if ARGV[3] == '1' then final = '1' end
 
-redis.call('HSET', key, 'st', 'failed', 'e', ARGV[2], 'fin', ARGV[3], 'lu', '0',
-  'co', string.format('%.0f', now), 'ex', expires)
-redis.call('PEXPIREAT', key, expires)
+redis.call('HSET', key, 'e', ARGV[2], 'm', string.format(
+  'failed %s %s 0 %s %.0f %.0f %s', tk, at, ca, expires, now, final))
+redis.call('PEXPIREAT', key, string.format('%.0f', expires))
 return 1

@@ -11,8 +11,10 @@ Steps live in the record's own hash as fields "s:<name>", so they expire
 with it and a take-over reads them in its claim.
 ]]
 local key = KEYS[1]
-local cur = redis.call('HMGET', key, 'st', 'tk')
-if cur[1] ~= 'in_progress' or cur[2] ~= ARGV[1] then return 0 end
+local m = redis.call('HGET', key, 'm')
+if not m then return 0 end
+local st, tk = string.match(m, '^(%S+) (%d+) ')
+if st ~= 'in_progress' or tk ~= ARGV[1] then return 0 end
 
 redis.call('HSET', key, 's:' .. ARGV[2], ARGV[3])
 return 1

@@ -1,0 +1,176 @@
+/**
+ * The Redis store against raw Redis, same server, same client, same run.
+ *
+ * Throughput at 64 concurrent callers (ops/s):
+ *   (a) raw baseline: `SET k v NX PX` then `SET k r PX` (a claim and a
+ *       completion done by hand), and `GET` (a replay done by hand);
+ *   (b) idemkit first executions, a fresh key per call;
+ *   (c) idemkit replays of completed keys.
+ * Then one caller alone: median and p99 latency of a first execution and of
+ * a replay, in round trips and microseconds.
+ *
+ *   node --import tsx bench/redis.ts [--quick] [redis://127.0.0.1:6379]
+ */
+import { randomUUID } from "node:crypto";
+import { Redis } from "ioredis";
+import { createClient } from "redis";
+import { Idempotency } from "../src/index.js";
+import { type RedisClientLike, RedisStore } from "../src/stores/redis/index.js";
+import { measure, median, percentile, printTable } from "./support.js";
+
+const quick = process.argv.includes("--quick");
+const url =
+  process.argv.find((arg) => arg.startsWith("redis://")) ?? "redis://127.0.0.1:6379";
+const CONCURRENCY = 64;
+const OPS = quick ? 6_400 : 32_000;
+const ROUNDS = quick ? 3 : 5;
+const SOLO = quick ? 500 : 2_000;
+const RESULT = { ok: true, amount: 1250, currency: "EUR", id: "ch_123" };
+const RESULT_TEXT = JSON.stringify(RESULT);
+
+type Send = (args: string[]) => Promise<unknown>;
+
+interface Driver {
+  readonly name: string;
+  readonly client: RedisClientLike;
+  readonly send: Send;
+  close(): Promise<void>;
+}
+
+async function ioredis(): Promise<Driver> {
+  const client = new Redis(url);
+  const send: Send = ([command, ...args]) => client.call(command as string, ...args);
+  return { name: "ioredis", client, send, close: async () => void client.disconnect() };
+}
+
+async function nodeRedis(): Promise<Driver> {
+  const client = createClient({ url });
+  await client.connect();
+  return {
+    name: "node-redis",
+    client,
+    send: (args) => client.sendCommand(args),
+    close: async () => client.destroy(),
+  };
+}
+
+/** Runs `op(i)` for i in [0, total) with `CONCURRENCY` callers. */
+async function concurrently(total: number, op: (i: number) => Promise<unknown>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < total) await op(next++);
+    }),
+  );
+}
+
+/** A client that counts the commands sent through it. */
+function counting(driver: Driver): { client: RedisClientLike; sent: () => number } {
+  let sent = 0;
+  const send: Send = (args) => {
+    sent++;
+    return driver.send(args);
+  };
+  return { client: { sendCommand: send }, sent: () => sent };
+}
+
+async function run(driver: Driver, prefix: string): Promise<(string | number)[][]> {
+  const { send } = driver;
+  const store = new RedisStore({ client: driver.client, prefix });
+  const idem = new Idempotency({ store });
+  const operation = async () => RESULT;
+  const keyOf = (round: number, i: number) => `${round}-${i}`;
+
+  // Warm up the scripts and the connection.
+  await concurrently(2_000, (i) => idem.run(`warm-${i}`, operation));
+
+  const rawClaims = await measure(ROUNDS, OPS, (round) =>
+    concurrently(OPS, async (i) => {
+      const key = `${prefix}raw:${keyOf(round, i)}`;
+      await send(["SET", key, "in_progress", "NX", "PX", "30000"]);
+      await send(["SET", key, RESULT_TEXT, "PX", "86400000"]);
+    }),
+  );
+  const firsts = await measure(ROUNDS, OPS, (round) =>
+    concurrently(OPS, (i) => idem.run(`first-${keyOf(round, i)}`, operation)),
+  );
+  const rawGets = await measure(ROUNDS, OPS, () =>
+    concurrently(OPS, (i) => send(["GET", `${prefix}raw:${keyOf(0, i)}`])),
+  );
+  const replays = await measure(ROUNDS, OPS, () =>
+    concurrently(OPS, (i) => idem.run(`first-${keyOf(0, i)}`, operation)),
+  );
+
+  return [
+    [driver.name, "raw SET NX PX + SET", rawClaims, "1.00×"],
+    [
+      driver.name,
+      "idemkit first execution",
+      firsts,
+      `${(firsts / rawClaims).toFixed(2)}×`,
+    ],
+    [driver.name, "raw GET", rawGets, "1.00×"],
+    [driver.name, "idemkit replay", replays, `${(replays / rawGets).toFixed(2)}×`],
+  ];
+}
+
+async function solo(driver: Driver, prefix: string): Promise<(string | number)[][]> {
+  const counter = counting(driver);
+  const store = new RedisStore({ client: counter.client, prefix: `${prefix}solo:` });
+  const idem = new Idempotency({ store });
+  const operation = async () => RESULT;
+  const timed = async (label: string, call: (i: number) => Promise<unknown>) => {
+    const micros: number[] = [];
+    const before = counter.sent();
+    for (let i = 0; i < SOLO; i++) {
+      const started = process.hrtime.bigint();
+      await call(i);
+      micros.push(Number(process.hrtime.bigint() - started) / 1_000);
+    }
+    const trips = (counter.sent() - before) / SOLO;
+    return [driver.name, label, trips, median(micros), percentile(micros, 99)];
+  };
+
+  await timed("warm-up", (i) => idem.run(`warm-${i}`, operation));
+  return [
+    await timed("first execution", (i) => idem.run(`k-${i}`, operation)),
+    await timed("replay", (i) => idem.run(`k-${i}`, operation)),
+  ];
+}
+
+async function dropPrefix(send: Send, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = (await send([
+      "SCAN",
+      cursor,
+      "MATCH",
+      `${prefix}*`,
+      "COUNT",
+      "1000",
+    ])) as [string, string[]];
+    if (keys.length > 0) await send(["UNLINK", ...keys]);
+    cursor = String(next);
+  } while (cursor !== "0");
+}
+
+const throughput: (string | number)[][] = [];
+const latency: (string | number)[][] = [];
+for (const open of [ioredis, nodeRedis]) {
+  const driver = await open();
+  const prefix = `idemkit-bench:${randomUUID().slice(0, 8)}:`;
+  try {
+    throughput.push(...(await run(driver, prefix)));
+    latency.push(...(await solo(driver, prefix)));
+  } finally {
+    await dropPrefix(driver.send, prefix);
+    await driver.close();
+  }
+}
+
+console.log(
+  `\nRedis at ${url}, ${CONCURRENCY} concurrent callers, ${OPS} ops per round, median of ${ROUNDS} rounds\n`,
+);
+printTable(["client", "workload", "ops/s", "vs raw"], throughput);
+console.log(`\nOne caller alone, ${SOLO} calls each\n`);
+printTable(["client", "call", "round trips", "median µs", "p99 µs"], latency);
