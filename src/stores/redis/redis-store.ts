@@ -225,32 +225,44 @@ export class RedisStore implements IdempotencyStore {
    * wrong (refused connection, timeout, READONLY, a script error) into
    * `IdempotencyStoreError` with the cause attached.
    */
-  async #call<T>(what: string, run: () => Promise<T>): Promise<T> {
-    this.#assertOpen();
+  #call<T>(what: string, run: () => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      return Promise.reject(new IdempotencyStoreError("The Redis store is closed"));
+    }
 
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+    // One timer and one promise per call: this wraps every claim, so it
+    // avoids Promise.race and its extra promises. A call that times out
+    // may still settle later; that outcome is dropped.
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
         reject(
           new IdempotencyStoreError(
             `Redis did not answer within ${this.#timeoutMs} ms (${what})`,
           ),
         );
       }, this.#timeoutMs);
+      let pending: Promise<T>;
+      try {
+        pending = run();
+      } catch (error) {
+        pending = Promise.reject(error);
+      }
+      pending.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(asStoreError(error, what));
+        },
+      );
     });
-    const pending = (async () => run())();
-    // A call that loses the race may still fail later; that is not news.
-    pending.catch(() => {});
-    try {
-      return await Promise.race([pending, timeout]);
-    } catch (error) {
-      if (error instanceof IdempotencyStoreError) throw error;
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new IdempotencyStoreError(`Redis failed (${what}): ${detail}`, {
-        cause: error,
-      });
-    } finally {
-      clearTimeout(timer);
-    }
   }
+}
+
+function asStoreError(error: unknown, what: string): IdempotencyStoreError {
+  if (error instanceof IdempotencyStoreError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new IdempotencyStoreError(`Redis failed (${what}): ${detail}`, { cause: error });
 }
