@@ -5,9 +5,9 @@
  * body is parsed and hashed canonically, so `{"a":1,"b":2}` and
  * `{"b":2,"a":1}` are the same request; any other body is hashed as bytes.
  * Frameworks that parsed the body already pass the parsed value, which
- * hashes to the same fingerprint as its bytes would.
+ * hashes to the same fingerprint as its bytes would. Form fields a framework
+ * parsed are hashed as their parsed value too.
  */
-import { createHash } from "node:crypto";
 import { hashValue } from "../core/canonical.js";
 import type { HttpSettings, RequestView } from "./options.js";
 
@@ -28,13 +28,12 @@ export function requestFingerprint(
 ): string {
   if (settings.fingerprint !== undefined) return settings.fingerprint(request, body);
 
-  const hash = createHash("sha256");
-  hash.update(`${request.method}\n${request.url}\n`);
-  for (const name of settings.fingerprintHeaders) {
-    hash.update(`${name}:${request.header(name) ?? ""}\n`);
-  }
-  hash.update(bodyDigest(body, request.header("content-type")));
-  return hash.digest("hex");
+  // One canonical hash over everything; the body part is tagged so a JSON
+  // value and raw bytes can never hash alike.
+  const parts: unknown[] = [request.method, request.url, bodyPart(body, request)];
+  for (const name of settings.fingerprintHeaders)
+    parts.push(request.header(name) ?? null);
+  return hashValue(parts);
 }
 
 /**
@@ -55,30 +54,24 @@ export function defaultScope(request: RequestView, settings: HttpSettings): stri
       : readCookie(request.header("cookie"), settings.scopeCookie);
   if (authorization === undefined && cookie === undefined) return "";
 
-  return createHash("sha256")
-    .update(`${authorization ?? ""}\n${cookie ?? ""}`)
-    .digest("base64url");
+  return hashValue(["scope", authorization ?? null, cookie ?? null]);
 }
 
-function bodyDigest(body: unknown, contentType: string | undefined): string {
-  if (body === undefined || body === null) return "none";
-  if (typeof body === "string")
-    return bytesOrJson(new TextEncoder().encode(body), contentType);
-  if (body instanceof Uint8Array) return bytesOrJson(body, contentType);
-  // A value a framework parsed (JSON, form fields).
-  return `json:${hashValue(body)}`;
-}
+function bodyPart(body: unknown, request: RequestView): unknown {
+  if (body === undefined || body === null) return ["none"];
+  const bytes = typeof body === "string" ? Buffer.from(body) : body;
+  if (!(bytes instanceof Uint8Array)) return ["json", body]; // parsed by a framework
+  if (bytes.length === 0) return ["none"];
 
-function bytesOrJson(bytes: Uint8Array, contentType: string | undefined): string {
-  if (bytes.length === 0) return "none";
-  if (contentType !== undefined && isJson(contentType)) {
+  const type = request.header("content-type");
+  if (type !== undefined && isJson(type)) {
     try {
-      return `json:${hashValue(JSON.parse(decoder.decode(bytes)))}`;
+      return ["json", JSON.parse(decoder.decode(bytes))];
     } catch {
-      // Not valid JSON after all: fall back to the bytes.
+      // Not valid JSON after all: the bytes decide.
     }
   }
-  return `bytes:${createHash("sha256").update(bytes).digest("hex")}`;
+  return ["bytes", bytes];
 }
 
 function isJson(contentType: string): boolean {

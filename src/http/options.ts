@@ -1,4 +1,3 @@
-import type { Codec } from "../core/codec.js";
 import { type Duration, parseDuration } from "../core/duration.js";
 import { IdempotencyConfigError } from "../core/errors.js";
 import type { EventHandler } from "../core/events.js";
@@ -80,8 +79,6 @@ export interface HttpIdempotencyOptions {
   ttl?: Duration | undefined;
   /** How long a running request holds its key without renewing. @default "30s" */
   lease?: Duration | undefined;
-  /** Encodes stored responses. @default defaultCodec */
-  codec?: Codec | undefined;
   /** Receives warnings (unstored responses, store errors). @default silent */
   logger?: Logger | undefined;
   /** Receives every engine event. @default none */

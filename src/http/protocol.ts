@@ -35,6 +35,7 @@ import {
   type RequestView,
 } from "./options.js";
 import { errorReply, type HttpReply, problemReply, tooLargeReply } from "./problem.js";
+import { responseCodec } from "./response-codec.js";
 
 /** What `inspect()` decides before the body is read. */
 export type Inspection =
@@ -76,7 +77,7 @@ export class IdempotencyProtocol {
       store: options.store,
       ttl: options.ttl,
       lease: options.lease,
-      codec: options.codec,
+      codec: responseCodec,
       logger: options.logger,
       onEvent: options.onEvent,
       onBusy: "reject",

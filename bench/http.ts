@@ -1,0 +1,246 @@
+/**
+ * HTTP middleware throughput: autocannon on 127.0.0.1 against Fastify and
+ * Express, a POST handler answering a small JSON body, bare and with
+ * idemkit on the memory store and on Redis (127.0.0.1:6379, fresh prefix,
+ * records expire after 2 minutes), with a unique key per request and with
+ * replays of one key. Each server runs in its own process; autocannon runs
+ * here. The servers load idemkit from `dist/` when it is built (run
+ * `npm run build` first for numbers that match a published package), else
+ * from the TypeScript sources through tsx. Besides requests per second
+ * (noisy on a shared machine), each case reports the server process's CPU
+ * time per request, which says the same thing more steadily.
+ * Prints a markdown table.
+ *
+ *   node --import tsx bench/http.ts [seconds per case, default 5]
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { printTable } from "./support.js";
+
+type Framework = "fastify" | "express";
+type Mode = "bare" | "memory" | "redis";
+
+interface AutocannonResult {
+  requests: { average: number; total: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+interface AutocannonOptions {
+  url: string;
+  connections: number;
+  duration: number;
+  method: string;
+  headers: Record<string, string>;
+  body: string;
+  requests?: { setupRequest: (req: { headers: Record<string, string> }) => unknown }[];
+}
+const autocannon = createRequire(import.meta.url)("autocannon") as (
+  options: AutocannonOptions,
+) => Promise<AutocannonResult>;
+
+const SELF = fileURLToPath(import.meta.url);
+const BUILT = existsSync(
+  fileURLToPath(new URL("../dist/http/index.js", import.meta.url)),
+);
+const LIB = BUILT ? "../dist" : "../src";
+const SECONDS = Math.min(Number(process.argv[2] ?? 5), 20);
+const CONNECTIONS = 16;
+const REDIS_URL = "redis://127.0.0.1:6379";
+const BODY = JSON.stringify({ account: "acct_1", amount: 1250, currency: "eur" });
+const ANSWER = { id: "ch_1", status: "succeeded", amount: 1250 };
+
+function cpuMicros(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+// ---- server side (a child process: `bench/http.ts serve <framework> <mode>`)
+
+async function storeFor(mode: Mode) {
+  if (mode === "memory") {
+    const { MemoryStore } = await import(`${LIB}/stores/memory/memory-store.js`);
+    return new MemoryStore();
+  }
+  const { Redis } = await import("ioredis");
+  const { RedisStore } = await import(`${LIB}/stores/redis/index.js`);
+  const client = new Redis(REDIS_URL);
+  return new RedisStore({ client, prefix: `idemkit-bench:http:${randomUUID()}:` });
+}
+
+async function serve(framework: Framework, mode: Mode): Promise<void> {
+  const options =
+    mode === "bare" ? undefined : { store: await storeFor(mode), ttl: "2m" as const };
+  let port: number;
+
+  if (framework === "fastify") {
+    const { default: Fastify } = await import("fastify");
+    const { idempotency } = await import(`${LIB}/http/fastify/index.js`);
+    const app = Fastify();
+    if (options) await app.register(idempotency(options));
+    app.post("/charges", async (_req, reply) => reply.code(201).send(ANSWER));
+    app.get("/cpu", async () => cpuMicros());
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    port = (app.server.address() as AddressInfo).port;
+  } else {
+    const { default: express } = await import("express");
+    const { idempotency } = await import(`${LIB}/http/express/index.js`);
+    const app = express();
+    app.use(express.json());
+    if (options) app.use(idempotency(options));
+    app.post("/charges", (_req, res) => {
+      res.status(201).json(ANSWER);
+    });
+    app.get("/cpu", (_req, res) => {
+      res.json(cpuMicros());
+    });
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    port = (server.address() as AddressInfo).port;
+  }
+  console.log(`port ${port}`);
+  process.once("SIGINT", () => process.exit(0));
+}
+
+// ---- load side
+
+function start(
+  framework: Framework,
+  mode: Mode,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", SELF, "serve", framework, mode],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    const timer = setTimeout(() => reject(new Error("server did not start")), 20_000);
+    child.stdout?.on("data", (data) => {
+      out += String(data);
+      const match = /port (\d+)/.exec(out);
+      if (!match) return;
+      clearTimeout(timer);
+      resolve({ child, url: `http://127.0.0.1:${match[1]}/charges` });
+    });
+    child.once("exit", (code) => reject(new Error(`server exited (${code})`)));
+  });
+}
+
+async function serverCpu(url: string): Promise<number> {
+  const res = await fetch(url.replace(/\/charges$/, "/cpu"));
+  return Number(await res.json());
+}
+
+async function load(url: string, keys: "unique" | "one"): Promise<AutocannonResult> {
+  const fixed = `"${randomUUID()}"`;
+  return autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    method: "POST",
+    headers: { "content-type": "application/json", "idempotency-key": fixed },
+    body: BODY,
+    requests:
+      keys === "unique"
+        ? [
+            {
+              setupRequest: (req) => {
+                req.headers["idempotency-key"] = `"${randomUUID()}"`;
+                return req;
+              },
+            },
+          ]
+        : undefined,
+  });
+}
+
+async function redisUp(): Promise<boolean> {
+  const { Socket } = await import("node:net");
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.setTimeout(500, () => resolve(false));
+    socket.once("error", () => resolve(false));
+    socket.connect(6379, "127.0.0.1", () => {
+      socket.destroy();
+      resolve(true);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const withRedis = await redisUp();
+  const cases: { mode: Mode; keys: "unique" | "one"; label: string }[] = [
+    { mode: "bare", keys: "unique", label: "bare" },
+    { mode: "memory", keys: "unique", label: "memory, unique keys" },
+    { mode: "memory", keys: "one", label: "memory, replays" },
+  ];
+  if (withRedis) {
+    cases.push(
+      { mode: "redis", keys: "unique", label: "redis, unique keys" },
+      { mode: "redis", keys: "one", label: "redis, replays" },
+    );
+  }
+
+  const rows: (string | number)[][] = [];
+  for (const framework of ["fastify", "express"] as const) {
+    let bare = 0;
+    let bareCpu = 0;
+    for (const c of cases) {
+      const server = await start(framework, c.mode);
+      try {
+        await load(server.url, c.keys); // warm-up, not counted
+        const cpuBefore = await serverCpu(server.url);
+        const result = await load(server.url, c.keys);
+        const cpu = ((await serverCpu(server.url)) - cpuBefore) / result.requests.total;
+        if (c.mode === "bare") {
+          bare = result.requests.average;
+          bareCpu = cpu;
+        }
+        rows.push([
+          framework,
+          c.label,
+          result.requests.average,
+          `${(result.requests.average / bare).toFixed(2)}x`,
+          cpu,
+          `${(bareCpu / cpu).toFixed(2)}x`,
+          result.latency.p50,
+          result.latency.p99,
+          result.non2xx + result.errors,
+        ]);
+      } finally {
+        server.child.kill("SIGTERM");
+      }
+    }
+  }
+
+  console.log(
+    `\n${SECONDS} s per case after a warm-up run, ${CONNECTIONS} connections, Node ${process.version}, idemkit from ${BUILT ? "dist/" : "src/ via tsx"}${withRedis ? "" : " (no Redis at 127.0.0.1:6379: Redis cases skipped)"}\n`,
+  );
+  printTable(
+    [
+      "framework",
+      "case",
+      "req/s",
+      "req/s vs bare",
+      "server CPU µs/req",
+      "capacity vs bare",
+      "p50 ms",
+      "p99 ms",
+      "non-2xx+errors",
+    ],
+    rows,
+  );
+}
+
+if (process.argv[2] === "serve") {
+  await serve(process.argv[3] as Framework, process.argv[4] as Mode);
+} else {
+  await main();
+}
