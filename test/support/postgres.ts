@@ -12,6 +12,7 @@ import pg from "pg";
 import type {
   PgPool,
   PgPoolClient,
+  PgQueryConfig,
   PgQueryResult,
 } from "../../src/stores/postgres/client.js";
 import { reportSkip } from "./skips.js";
@@ -130,7 +131,12 @@ export class PgliteAdapter implements PgPool {
     };
   }
 
-  async #run(text: string, values?: unknown[]): Promise<PgQueryResult | PgQueryResult[]> {
+  async #run(
+    textOrConfig: string | PgQueryConfig,
+    params?: unknown[],
+  ): Promise<PgQueryResult | PgQueryResult[]> {
+    const text = typeof textOrConfig === "string" ? textOrConfig : textOrConfig.text;
+    const values = typeof textOrConfig === "string" ? params : textOrConfig.values;
     if (values === undefined || values.length === 0) {
       const results = await this.#db.exec(text);
       const mapped = results.map((r) => ({

@@ -11,13 +11,24 @@ export interface PgQueryResult {
   readonly rowCount: number | null;
 }
 
+/** A named (prepared) statement: parsed and planned once per connection. */
+export interface PgQueryConfig {
+  readonly name: string;
+  readonly text: string;
+  readonly values: unknown[];
+}
+
 /** Anything that runs a query: a pool or a checked-out client. */
 export interface PgQueryable {
   /**
-   * Runs `text` with bind `values`. Without values, `text` may hold several
-   * statements; the driver then resolves to one result per statement.
+   * Runs `text` with bind `values`, or a named statement. Without values,
+   * `text` may hold several statements; the driver then resolves to one
+   * result per statement.
    */
-  query(text: string, values?: unknown[]): Promise<PgQueryResult | PgQueryResult[]>;
+  query(
+    textOrConfig: string | PgQueryConfig,
+    values?: unknown[],
+  ): Promise<PgQueryResult | PgQueryResult[]>;
 }
 
 /** A client checked out of the pool, for a transaction. */
@@ -67,6 +78,7 @@ export async function runQuery(
   values: unknown[],
   timeoutMs: number,
   what: string,
+  name?: string,
 ): Promise<PgQueryResult> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
@@ -82,7 +94,9 @@ export async function runQuery(
   });
 
   try {
-    return single(await Promise.race([db.query(text, values), timeout]));
+    const query =
+      name === undefined ? db.query(text, values) : db.query({ name, text, values });
+    return single(await Promise.race([query, timeout]));
   } catch (error) {
     throw asPgStoreError(error, what);
   } finally {

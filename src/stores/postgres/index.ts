@@ -16,7 +16,13 @@
  * }, { name: "debit" });
  * ```
  */
-export type { PgPool, PgPoolClient, PgQueryable, PgQueryResult } from "./client.js";
+export type {
+  PgPool,
+  PgPoolClient,
+  PgQueryable,
+  PgQueryConfig,
+  PgQueryResult,
+} from "./client.js";
 export { MIGRATIONS, type Migration } from "./migrate.js";
 export {
   POSTGRES_DEFAULTS,

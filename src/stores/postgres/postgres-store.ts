@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { hashValue } from "../../core/canonical.js";
 import { type Duration, parseDuration } from "../../core/duration.js";
 import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors.js";
@@ -53,6 +54,14 @@ export interface PostgresStoreOptions {
    * @default "5s"
    */
   timeout?: Duration | undefined;
+  /**
+   * Sends the store's statements as named prepared statements, so each
+   * connection parses and plans them once. Turn it off behind a connection
+   * pooler that cannot keep prepared statements (PgBouncer before 1.21 in
+   * transaction mode).
+   * @default true
+   */
+  prepare?: boolean | undefined;
   /** Receives sweep failures. @default silent */
   logger?: Logger | undefined;
 }
@@ -97,6 +106,9 @@ export class PostgresStore implements IdempotencyStore {
   readonly #timeoutMs: number;
   readonly #batch: number;
   readonly #logger: Logger;
+  // Statement names, unique per table (a name is bound to one text per
+  // connection), or undefined when prepared statements are off.
+  readonly #prefix: string | undefined;
   // Transactional executions in flight in this process, so duplicates
   // here join the running one instead of each holding a connection.
   readonly #flights = new Map<string, Promise<unknown>>();
@@ -129,6 +141,10 @@ export class PostgresStore implements IdempotencyStore {
       );
     }
     this.#logger = options.logger ?? silentLogger;
+    this.#prefix =
+      options.prepare === false
+        ? undefined
+        : `idemkit_${createHash("sha256").update(this.table).digest("hex").slice(0, 12)}_`;
 
     const interval =
       options.sweepInterval === false
@@ -322,6 +338,7 @@ export class PostgresStore implements IdempotencyStore {
       sql: this.#sql,
       table: this.table,
       timeoutMs: this.#timeoutMs,
+      prefix: this.#prefix,
     };
     const promise = runTransaction(deps, key, operation, { ...options, fingerprint });
     this.#flights.set(slot, promise);
@@ -332,7 +349,9 @@ export class PostgresStore implements IdempotencyStore {
 
   async #query(text: string, values: unknown[], what: string) {
     if (this.#closed) throw new IdempotencyStoreError("The postgres store is closed");
-    return runQuery(this.#pool, text, values, this.#timeoutMs, what);
+    const name =
+      this.#prefix === undefined || what === "list" ? undefined : this.#prefix + what;
+    return runQuery(this.#pool, text, values, this.#timeoutMs, what, name);
   }
 }
 

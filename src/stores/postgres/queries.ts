@@ -38,6 +38,11 @@ export function buildQueries(table: string): StoreQueries {
   // live lease on it. `$now` is the statement's clock reading.
   const expired = (row: string, now: string) =>
     `(${now} >= ${row}.expires_at AND NOT (${row}.status = 'in_progress' AND ${now} < ${row}.lease_until))`;
+  // The states `decideClaim` acquires from (besides no row at all).
+  const acquirable = (row: string, now: string, fingerprint: string) =>
+    `(${expired(row, now)} OR (${row}.fingerprint = ${fingerprint} AND (
+      (${row}.status = 'failed' AND NOT ${row}.error_final)
+      OR (${row}.status = 'in_progress' AND ${row}.lease_until <= ${now}))))`;
 
   /*
    * The claim: one statement, one round trip. The INSERT writes a fresh
@@ -48,10 +53,15 @@ export function buildQueries(table: string): StoreQueries {
    *   same fingerprint, retryable failure → attempts + 1, steps kept
    *   same fingerprint, lease ran out     → attempts + 1, steps kept, taken over
    *
-   * Any other conflict changes nothing (and takes no write), and the second
-   * half of the UNION returns the row as it stood, from which the store
-   * tells mismatch, replay and busy apart. The token is
-   * max(previous + 1, clock in µs) in every acquiring case.
+   * The `existing` read comes first: when the row in the statement's
+   * snapshot is one no claim may take (completed, final failure, live
+   * lease, other fingerprint), the INSERT is skipped altogether, so replays
+   * and busy answers are pure reads that lock and write nothing. Otherwise
+   * the upsert runs, and its WHERE re-checks against the latest row version.
+   * When nothing was claimed, the second half of the UNION returns the row
+   * as it stood, from which the store tells mismatch, replay and busy
+   * apart. The token is max(previous + 1, clock in µs) in every acquiring
+   * case.
    *
    * One race: a row inserted by a transaction that commits while this
    * statement runs makes the INSERT yield (the UPDATE sees it) but is not in
@@ -60,12 +70,17 @@ export function buildQueries(table: string): StoreQueries {
    */
   const claim = `
 WITH clock AS (SELECT ${NOW_MS} AS now_ms),
+existing AS (
+  SELECT ${COLUMNS} FROM ${table} WHERE namespace = $1 AND scope = $2 AND key = $3
+),
 claimed AS (
   INSERT INTO ${table} AS r (namespace, scope, key, fingerprint, status, token,
     lease_until, attempts, taken_over, steps, created_at, expires_at)
   SELECT $1, $2, $3, $4, 'in_progress', c.now_ms * 1000, c.now_ms + $5::bigint, 1,
     false, '{}'::jsonb, c.now_ms, c.now_ms + greatest($5::bigint, $6::bigint)
   FROM clock c
+  WHERE NOT EXISTS (
+    SELECT 1 FROM existing e WHERE NOT ${acquirable("e", "c.now_ms", "$4")})
   ON CONFLICT (namespace, scope, key) DO UPDATE SET
     fingerprint = CASE WHEN ${expired("r", "excluded.created_at")}
       THEN excluded.fingerprint ELSE r.fingerprint END,
@@ -83,16 +98,13 @@ claimed AS (
     completed_at = NULL,
     expires_at = CASE WHEN ${expired("r", "excluded.created_at")}
       THEN excluded.expires_at ELSE greatest(r.expires_at, excluded.lease_until) END
-  WHERE ${expired("r", "excluded.created_at")}
-    OR (r.fingerprint = excluded.fingerprint AND (
-      (r.status = 'failed' AND NOT r.error_final)
-      OR (r.status = 'in_progress' AND r.lease_until <= excluded.created_at)))
+  WHERE ${acquirable("r", "excluded.created_at", "excluded.fingerprint")}
   RETURNING ${COLUMNS.replace(/(\w+)/g, "r.$1")}
 )
 SELECT claimed.*, true AS acquired, (SELECT now_ms FROM clock) AS now_ms FROM claimed
 UNION ALL
-SELECT ${COLUMNS}, false, (SELECT now_ms FROM clock) FROM ${table}
-WHERE namespace = $1 AND scope = $2 AND key = $3 AND NOT EXISTS (SELECT 1 FROM claimed)`;
+SELECT existing.*, false, (SELECT now_ms FROM clock) FROM existing
+WHERE NOT EXISTS (SELECT 1 FROM claimed)`;
 
   // Fenced writes: they change the row only while `token` still owns it.
   const fence =

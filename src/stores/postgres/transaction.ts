@@ -44,6 +44,7 @@ import {
   type PgPool,
   type PgPoolClient,
   type PgQueryable,
+  type PgQueryConfig,
   type PgQueryResult,
   sqlState,
 } from "./client.js";
@@ -95,6 +96,8 @@ export interface TransactionDeps {
   readonly sql: StoreQueries;
   readonly table: string;
   readonly timeoutMs: number;
+  /** Prefix of prepared statement names; undefined to send plain text. */
+  readonly prefix: string | undefined;
 }
 
 type Round<T> =
@@ -295,8 +298,9 @@ async function own<T>(
 
   const sealed = sealResult(run.codec, value, run.maxResultBytes, run.logger, id);
   const settled = await timed(
-    client.query(
-      deps.sql.settle,
+    settle(
+      client,
+      deps,
       settleValues(run, record, "completed", sealed, undefined, previousToken),
     ),
     deps.timeoutMs,
@@ -342,11 +346,7 @@ async function recordFailure<T>(
   try {
     const stored = toStoredError(error, true);
     const values = settleValues(run, record, "failed", null, stored, previousToken);
-    await timed(
-      client.query(deps.sql.settle, values),
-      deps.timeoutMs,
-      "record the failure",
-    );
+    await timed(settle(client, deps, values), deps.timeoutMs, "record the failure");
   } catch (storeError) {
     run.logger.error({ id, err: storeError }, "idemkit: could not cache a final failure");
   }
@@ -376,6 +376,17 @@ function settleValues<T>(
     Math.ceil(run.ttlMs),
     previousToken ?? null,
   ];
+}
+
+/** Sends the record's settling write, as a prepared statement when the store uses them. */
+function settle(client: PgPoolClient, deps: TransactionDeps, values: unknown[]) {
+  if (deps.prefix === undefined) return client.query(deps.sql.settle, values);
+  const config: PgQueryConfig = {
+    name: `${deps.prefix}settle`,
+    text: deps.sql.settle,
+    values,
+  };
+  return client.query(config);
 }
 
 function replay<T>(run: RunState<T>, record: IdempotencyRecord): T {

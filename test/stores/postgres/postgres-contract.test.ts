@@ -20,6 +20,24 @@ describeStoreContract("postgres", async () => {
   };
 });
 
+describeStoreContract("postgres without prepared statements", async () => {
+  const db = await openPostgres("contract_plain");
+  const store = new PostgresStore({
+    pool: db.pool,
+    schema: db.schema,
+    sweepInterval: false,
+    prepare: false,
+  });
+  await store.migrate();
+  return {
+    store,
+    teardown: async () => {
+      await store.close();
+      await db.teardown();
+    },
+  };
+});
+
 describe("PostgresStore", () => {
   let db: TestPostgres;
 
@@ -39,6 +57,22 @@ describe("PostgresStore", () => {
 
     expect(first).toEqual([1]);
     expect(second).toEqual([]);
+    await store.close();
+  });
+
+  it("runs transactions without prepared statements", async () => {
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      table: "plain",
+      prepare: false,
+    });
+    await store.migrate();
+
+    const first = await store.transaction("k", async () => "once", { name: "plain" });
+    const again = await store.transaction("k", async () => "twice", { name: "plain" });
+
+    expect([first, again]).toEqual(["once", "once"]);
     await store.close();
   });
 
