@@ -20,7 +20,7 @@ import { measure, printTable } from "./support.js";
 
 const URL = process.env.IDEMKIT_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CALLERS = 64;
-const OPS = Number(process.env.IDEMKIT_BENCH_OPS ?? 4000);
+const OPS = Number(process.env.IDEMKIT_BENCH_OPS ?? 2000);
 const ROUNDS = 3;
 
 const schema = `idemkit_bench_${randomBytes(4).toString("hex")}`;

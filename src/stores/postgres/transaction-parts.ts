@@ -57,17 +57,26 @@ export function advisoryKey(table: string, id: RecordId): string {
   return digest.readBigInt64BE(0).toString();
 }
 
-// Text reaches the opening batch only as hex digits of its UTF-8 bytes, so
-// nothing a caller passes can change the statement.
-function hexText(text: string): string {
-  const hex = Buffer.from(toPgText(text), "utf8").toString("hex");
-  return `convert_from(decode('${hex}', 'hex'), 'UTF8')`;
+// Text reaches the opening batch only as a Unicode-escaped literal: every
+// character but letters, digits and a few safe marks becomes `\+XXXXXX`, so
+// neither a quote nor a backslash from a caller ever appears in the SQL. A
+// literal (not a function of one) keeps the primary key index usable.
+const SAFE_CHAR = /^[A-Za-z0-9 _.:-]$/;
+
+function literal(text: string): string {
+  let out = "";
+  for (const char of toPgText(text)) {
+    out += SAFE_CHAR.test(char)
+      ? char
+      : `\\+${(char.codePointAt(0) as number).toString(16).padStart(6, "0")}`;
+  }
+  return `U&'${out}'`;
 }
 
 /**
  * The statements that open a transactional execution, sent as one batch
- * (one round trip, hence no bind parameters: the key arrives hex-encoded
- * and the lock number is an integer computed here):
+ * (one round trip, hence no bind parameters: the key arrives as a
+ * Unicode-escaped literal and the lock number is an integer computed here):
  *
  * 1. `BEGIN`
  * 2. the record's advisory lock: waited for up to `waitMs` ("wait"), with
@@ -98,8 +107,8 @@ export function openingBatch(
   return `BEGIN;
 ${locking}
 SELECT ${columns}, c.now_ms FROM (SELECT ${NOW_MS} AS now_ms) c
-LEFT JOIN ${table} r ON r.namespace = ${hexText(id.namespace)}
-  AND r.scope = ${hexText(id.scope)} AND r.key = ${hexText(id.key)};`;
+LEFT JOIN ${table} r ON r.namespace = ${literal(id.namespace)}
+  AND r.scope = ${literal(id.scope)} AND r.key = ${literal(id.key)};`;
 }
 
 /** Encodes a result into the engine's envelope; one that cannot be stored becomes a marker. */

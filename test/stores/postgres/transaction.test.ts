@@ -173,6 +173,26 @@ describe("PostgresStore.transaction", () => {
     expect(await balanceOf("t4")).toBe(100);
   });
 
+  it("keeps quotes, backslashes, NUL and unicode in keys and scopes intact", async () => {
+    const key = `k'; DROP TABLE x; --\\${nextKey()}`;
+    const scope = "ünï\u0000'\\\"cødé";
+
+    const first = await store.transaction(key, async () => "once", {
+      name: "odd",
+      scope,
+    });
+    const again = await store.transaction(key, async () => "twice", {
+      name: "odd",
+      scope,
+    });
+
+    expect([first, again]).toEqual(["once", "once"]);
+    expect(await store.get({ namespace: "odd", scope, key })).toMatchObject({
+      scope,
+      key,
+    });
+  });
+
   it("rejects a key reused for a different payload", async () => {
     const key = nextKey();
     await store.transaction(key, async () => 1, { name: "p", payload: { amount: 1 } });
