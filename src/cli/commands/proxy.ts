@@ -99,17 +99,15 @@ Examples:
     const grace = duration(strings.grace!, "grace");
     const scopeHeader = strings["scope-header"]?.toLowerCase();
 
-    const [{ Upstream }, { forwardTo }, { ProxyServer }, { withIdempotency }] =
-      await Promise.all([
-        import("../proxy/upstream.js"),
-        import("../proxy/forward.js"),
-        import("../proxy/server.js"),
-        import("../../http/index.js"),
-      ]);
+    const [{ Upstream }, { ProxyServer }, { IdempotencyProtocol }] = await Promise.all([
+      import("../proxy/upstream.js"),
+      import("../proxy/server.js"),
+      import("../../http/index.js"),
+    ]);
     const upstream = new Upstream(strings.upstream);
     const opened = await openStore(strings.store ?? DEFAULT_STORE_URL);
 
-    const idempotent = withIdempotency(forwardTo(upstream), {
+    const protocol = new IdempotencyProtocol({
       store: opened.store,
       required: booleans.required,
       ttl,
@@ -120,8 +118,7 @@ Examples:
     });
     const server = new ProxyServer({
       upstream,
-      idempotent,
-      required: booleans.required,
+      protocol,
       onError: (message) => process.stderr.write(`idemkit proxy: ${message}\n`),
     });
 

@@ -44,6 +44,25 @@ export function toWebRequest(req: IncomingMessage, upstreamHost: string): Reques
   } as RequestInit);
 }
 
+/**
+ * Reads a Node stream to its end, at most `limit` bytes; `undefined` when
+ * it is longer (the rest is then left unread).
+ * @internal
+ */
+export async function readAll(
+  stream: Readable,
+  limit: number,
+): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > limit) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
 /** Headers of a Web `Headers` object as Node outgoing headers. */
 export function nodeHeaders(headers: Headers): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};

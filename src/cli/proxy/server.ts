@@ -1,30 +1,27 @@
 /**
  * The proxy's HTTP server. Each request takes one of two paths:
  *
- * - idempotency path: POST/PATCH (by default) carrying an
- *   `Idempotency-Key` (or every such request with `required`): through the
- *   HTTP layer, which claims the key, forwards once and replays after;
- * - pass-through: everything else, streamed both ways untouched.
+ * - idempotency path: POST and PATCH go to `gateway.ts`, where the
+ *   protocol of `idemkit/http` decides: a request with a key is forwarded
+ *   once and replayed after; one without a key (unless required) streams
+ *   through like any other;
+ * - pass-through: every other method, streamed both ways untouched.
  *
  * Shutdown stops accepting, lets in-flight requests finish (their records
  * complete, so no lease is left hanging), then resolves.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { sendWebResponse, toWebRequest } from "./bridge.js";
-import type { WebHandler } from "./forward.js";
+import type { IdempotencyProtocol } from "../../http/protocol.js";
+import { handleIdempotent } from "./gateway.js";
 import { sendProblem } from "./problem.js";
 import type { Upstream } from "./upstream.js";
 
 /** What the server needs. */
 export interface ProxyServerOptions {
   readonly upstream: Upstream;
-  /** The forwarding handler wrapped by the HTTP layer. */
-  readonly idempotent: WebHandler;
-  /** Methods that take the idempotency path. @default POST, PATCH */
-  readonly methods?: readonly string[];
-  /** Send keyless POST/PATCH through the HTTP layer too (it answers 400). */
-  readonly required?: boolean;
+  /** The protocol from `idemkit/http`, configured with the store. */
+  readonly protocol: IdempotencyProtocol;
   /** Called with a one-line description of an unexpected failure. */
   readonly onError?: (message: string) => void;
 }
@@ -33,16 +30,12 @@ export interface ProxyServerOptions {
 export class ProxyServer {
   readonly #server: http.Server;
   readonly #options: ProxyServerOptions;
-  readonly #methods: Set<string>;
   readonly #idle = new Set<() => void>();
   #inFlight = 0;
   #closing = false;
 
   constructor(options: ProxyServerOptions) {
     this.#options = options;
-    this.#methods = new Set(
-      (options.methods ?? ["POST", "PATCH"]).map((m) => m.toUpperCase()),
-    );
     this.#server = http.createServer({ keepAliveTimeout: 5_000 }, (req, res) => {
       this.#handle(req, res);
     });
@@ -97,12 +90,13 @@ export class ProxyServer {
     });
 
     const method = (req.method ?? "GET").toUpperCase();
-    const keyed = req.headers["idempotency-key"] !== undefined;
-    if (!this.#methods.has(method) || !(keyed || this.#options.required)) {
-      this.#options.upstream.passThrough(req, res);
+    const { upstream, protocol } = this.#options;
+    if (!protocol.settings.methods.has(method)) {
+      upstream.passThrough(req, res);
       return;
     }
-    this.#idempotent(req, res).catch((error: unknown) => {
+    if (this.#closing) res.setHeader("connection", "close");
+    handleIdempotent(protocol, upstream, req, res).catch((error: unknown) => {
       // The client hung up before its answer was written: nothing to tell.
       if (res.destroyed && !res.writableFinished) return;
       const message = error instanceof Error ? error.message : String(error);
@@ -113,12 +107,5 @@ export class ProxyServer {
         detail: "The proxy failed",
       });
     });
-  }
-
-  async #idempotent(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const request = toWebRequest(req, this.#options.upstream.host);
-    const response = await this.#options.idempotent(request);
-    if (this.#closing) res.setHeader("connection", "close");
-    await sendWebResponse(res, response);
   }
 }

@@ -53,7 +53,11 @@ export class Upstream {
     }
     this.url = parsed;
     this.#module = parsed.protocol === "https:" ? https : http;
-    this.#agent = new this.#module.Agent({ keepAlive: true, maxSockets: 256 });
+    this.#agent = new this.#module.Agent({
+      keepAlive: true,
+      maxSockets: 256,
+      noDelay: true,
+    });
     this.#basePath = parsed.pathname.replace(/\/$/, "");
   }
 
