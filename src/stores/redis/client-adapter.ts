@@ -9,7 +9,15 @@
  */
 import { IdempotencyConfigError } from "../../core/errors.js";
 
-/** An ioredis `Redis` or `Cluster`: the calls the store makes. */
+/**
+ * An ioredis `Redis` or `Cluster`: the calls the store makes.
+ *
+ * @example
+ * ```ts
+ * import { Cluster } from "ioredis";
+ * const client: IoredisLike = new Cluster([{ host: "10.0.0.1", port: 6379 }]);
+ * ```
+ */
 export interface IoredisLike {
   call(command: string, ...args: string[]): Promise<unknown>;
   /** Present on a Cluster: its nodes by role. */
@@ -17,12 +25,30 @@ export interface IoredisLike {
   readonly isCluster?: boolean;
 }
 
-/** A node-redis v4+ client: the calls the store makes. */
+/**
+ * A node-redis v4+ client: the calls the store makes.
+ *
+ * @example
+ * ```ts
+ * import { createClient } from "redis";
+ * const client: NodeRedisClientLike = await createClient().connect();
+ * ```
+ */
 export interface NodeRedisClientLike {
   sendCommand(args: string[]): Promise<unknown>;
 }
 
-/** A node-redis v4+ cluster: the calls the store makes. */
+/**
+ * A node-redis v4.6+ cluster: the calls the store makes.
+ *
+ * @example
+ * ```ts
+ * import { createCluster } from "redis";
+ * const client: NodeRedisClusterLike = await createCluster({
+ *   rootNodes: [{ url: "redis://10.0.0.1:6379" }],
+ * }).connect();
+ * ```
+ */
 export interface NodeRedisClusterLike {
   sendCommand(
     firstKey: string | undefined,
@@ -33,7 +59,14 @@ export interface NodeRedisClusterLike {
   nodeClient(node: never): NodeRedisClientLike | Promise<NodeRedisClientLike>;
 }
 
-/** Any client {@link RedisStore} accepts. */
+/**
+ * Any client `RedisStore` accepts.
+ *
+ * @example
+ * ```ts
+ * const store = new RedisStore({ client: new Redis() satisfies RedisClientLike });
+ * ```
+ */
 export type RedisClientLike = IoredisLike | NodeRedisClientLike | NodeRedisClusterLike;
 
 /** Sends one command to one server. */

@@ -17,7 +17,18 @@ import { errorJson, recordFromClaim, recordFromHash } from "./record-fields.js";
 import { countRecords, listRecords, type ScanContext } from "./scan.js";
 import { runScript, type ScriptName, scripts } from "./scripts.js";
 
-/** Options of {@link RedisStore}. */
+/**
+ * Options of {@link RedisStore}.
+ *
+ * @example
+ * ```ts
+ * const options: RedisStoreOptions = {
+ *   client: new Redis(process.env.REDIS_URL!),
+ *   prefix: "billing:",
+ *   commandTimeout: "500ms",
+ * };
+ * ```
+ */
 export interface RedisStoreOptions {
   /**
    * The client to use, created and connected by you: an ioredis `Redis` or
