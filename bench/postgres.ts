@@ -6,7 +6,7 @@
  *
  * Rows: the raw baseline of the same round trips idemkit makes for a first
  * execution (`INSERT … ON CONFLICT DO NOTHING`, then `UPDATE`), idemkit
- * first executions, replays, and a one-row update as the caller's own
+ * first executions (through the engine, and as bare store calls), replays, and a one-row update as the caller's own
  * transaction vs inside `store.transaction()`. Round trips per operation
  * are counted at the pool. Connects to IDEMKIT_BENCH_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test) and drops its schema at the end.
@@ -107,6 +107,17 @@ try {
       idem.run(`first-${round}-${i}`, () => 42),
     ),
   );
+  rows.push(
+    await scenario("store.claim + store.complete (no engine)", async (i, _c, round) => {
+      const id = { namespace: "direct", scope: "", key: `direct-${round}-${i}` };
+      const claim = { id, fingerprint: "", leaseMs: 30_000, ttlMs: 86_400_000 };
+      const outcome = await store.claim(claim);
+      await store.complete(id, outcome.record.token, {
+        result: "v42",
+        ttlMs: 86_400_000,
+      });
+    }),
+  );
   rows.push(await scenario("idemkit replays", (i) => idem.run(`first-0-${i}`, () => 42)));
 
   const update = `UPDATE "${schema}".accounts SET balance = balance + 1 WHERE id = $1`;
@@ -135,7 +146,7 @@ try {
   );
 
   const base = rows[0]?.rate ?? 1;
-  const own = rows[3]?.rate ?? 1;
+  const own = rows[4]?.rate ?? 1;
   console.log(
     `\nPostgres ${(await raw.query("SHOW server_version")).rows[0].server_version}, pool 16, ${CALLERS} callers, ${OPS} ops × ${ROUNDS} rounds (median)\n`,
   );
