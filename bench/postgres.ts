@@ -156,7 +156,7 @@ try {
       row.name,
       row.rate,
       row.trips.toFixed(2),
-      index >= 3
+      index >= 4
         ? `${(row.rate / own).toFixed(2)}× own tx`
         : `${(row.rate / base).toFixed(2)}×`,
     ]),
