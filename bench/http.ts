@@ -138,12 +138,16 @@ async function serverCpu(url: string): Promise<number> {
   return Number(await res.json());
 }
 
-async function load(url: string, keys: "unique" | "one"): Promise<AutocannonResult> {
+async function load(
+  url: string,
+  keys: "unique" | "one",
+  duration = SECONDS,
+): Promise<AutocannonResult> {
   const fixed = `"${randomUUID()}"`;
   return autocannon({
     url,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration,
     method: "POST",
     headers: { "content-type": "application/json", "idempotency-key": fixed },
     body: BODY,
@@ -195,7 +199,7 @@ async function main(): Promise<void> {
     for (const c of cases) {
       const server = await start(framework, c.mode);
       try {
-        await load(server.url, c.keys); // warm-up, not counted
+        await load(server.url, c.keys, 2); // warm-up, not counted
         const cpuBefore = await serverCpu(server.url);
         const result = await load(server.url, c.keys);
         const cpu = ((await serverCpu(server.url)) - cpuBefore) / result.requests.total;
@@ -221,7 +225,7 @@ async function main(): Promise<void> {
   }
 
   console.log(
-    `\n${SECONDS} s per case after a warm-up run, ${CONNECTIONS} connections, Node ${process.version}, idemkit from ${BUILT ? "dist/" : "src/ via tsx"}${withRedis ? "" : " (no Redis at 127.0.0.1:6379: Redis cases skipped)"}\n`,
+    `\n${SECONDS} s per case after a 2 s warm-up, ${CONNECTIONS} connections, Node ${process.version}, idemkit from ${BUILT ? "dist/" : "src/ via tsx"}${withRedis ? "" : " (no Redis at 127.0.0.1:6379: Redis cases skipped)"}\n`,
   );
   printTable(
     [
@@ -237,6 +241,47 @@ async function main(): Promise<void> {
     ],
     rows,
   );
+  await protocolCost();
+}
+
+/**
+ * The protocol's own cost without a network or a framework: CPU time per
+ * request through `IdempotencyProtocol` on the memory store (inspect,
+ * fingerprint, claim, complete or replay).
+ */
+async function protocolCost(): Promise<void> {
+  const { IdempotencyProtocol } = await import(`${LIB}/http/protocol.js`);
+  const { nodeRequestView } = await import(`${LIB}/http/node-headers.js`);
+  const { MemoryStore } = await import(`${LIB}/stores/memory/memory-store.js`);
+  const protocol = new IdempotencyProtocol({ store: new MemoryStore() });
+  const parsed = JSON.parse(BODY) as unknown;
+  const payload = Buffer.from(JSON.stringify(ANSWER));
+  const headers = [["content-type", "application/json; charset=utf-8"]] as const;
+
+  const one = async (key: string): Promise<void> => {
+    const view = nodeRequestView("POST", "/charges", {
+      "idempotency-key": key,
+      "content-type": "application/json",
+    });
+    const inspection = protocol.inspect(view);
+    const step = await protocol.execute(view, inspection.key, parsed);
+    if (step.kind === "run") await step.finish({ status: 201, headers, body: payload });
+  };
+
+  const rows: (string | number)[][] = [];
+  for (const keys of ["unique", "one", "unique", "one"] as const) {
+    const n = 20_000;
+    const before = process.cpuUsage();
+    for (let i = 0; i < n; i++)
+      await one(keys === "unique" ? `"${randomUUID()}"` : '"k"');
+    const used = process.cpuUsage(before);
+    rows.push([
+      keys === "unique" ? "unique keys" : "replays",
+      (used.user + used.system) / n,
+    ]);
+  }
+  console.log("\nProtocol cost alone (memory store, no network), second run of each:\n");
+  printTable(["case", "CPU µs/request"], rows.slice(2));
 }
 
 if (process.argv[2] === "serve") {
