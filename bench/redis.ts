@@ -5,7 +5,8 @@
  *   (a) raw baseline: `SET k v NX PX` then `SET k r PX` (a claim and a
  *       completion done by hand), and `GET` (a replay done by hand);
  *   (b) idemkit first executions, a fresh key per call;
- *   (c) idemkit replays of completed keys.
+ *   (c) idemkit replays of completed keys, and the store's claim script
+ *       sent by hand on the same keys (the floor a replay cannot beat).
  * Then one caller alone: median and p99 latency of a first execution and of
  * a replay, in round trips and microseconds.
  *
@@ -16,7 +17,11 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import { Idempotency } from "../src/index.js";
 import { type RedisClientLike, RedisStore } from "../src/stores/redis/index.js";
+import { recordKey } from "../src/stores/redis/key-layout.js";
+import { scripts } from "../src/stores/redis/scripts.js";
 import { measure, median, percentile, printTable } from "./support.js";
+
+const claimSha = scripts().get("claim")?.sha as string;
 
 const quick = process.argv.includes("--quick");
 const url =
@@ -86,7 +91,7 @@ async function run(driver: Driver, prefix: string): Promise<(string | number)[][
 
   // The four workloads take turns round by round, so a burst of load on
   // the machine hits them alike; each figure is the median of its rounds.
-  const rates: number[][] = [[], [], [], []];
+  const rates: number[][] = [[], [], [], [], []];
   const rate = async (slot: number, batch: () => Promise<void>) => {
     (rates[slot] as number[]).push(await measure(1, OPS, batch));
   };
@@ -107,8 +112,27 @@ async function run(driver: Driver, prefix: string): Promise<(string | number)[][
     await rate(3, () =>
       concurrently(OPS, (i) => idem.run(`first-${keyOf(0, i)}`, operation)),
     );
+    // The store's floor for a replay: its claim script sent by hand.
+    await rate(4, () =>
+      concurrently(OPS, (i) =>
+        send([
+          "EVALSHA",
+          claimSha,
+          "1",
+          recordKey(prefix, {
+            namespace: "default",
+            scope: "",
+            key: `first-${keyOf(0, i)}`,
+          }),
+          "",
+          "30000",
+          "86400000",
+        ]),
+      ),
+    );
   }
-  const [rawClaims, firsts, rawGets, replays] = rates.map(median) as [
+  const [rawClaims, firsts, rawGets, replays, scriptOnly] = rates.map(median) as [
+    number,
     number,
     number,
     number,
@@ -125,6 +149,12 @@ async function run(driver: Driver, prefix: string): Promise<(string | number)[][
     ],
     [driver.name, "raw GET", rawGets, "1.00×"],
     [driver.name, "idemkit replay", replays, `${(replays / rawGets).toFixed(2)}×`],
+    [
+      driver.name,
+      "claim script alone, by hand (replay)",
+      scriptOnly,
+      `${(scriptOnly / rawGets).toFixed(2)}×`,
+    ],
   ];
 }
 
