@@ -73,11 +73,18 @@ export function toStored(
  * The reply a duplicate gets: the stored response plus
  * `Idempotent-Replayed: true`, or a problem response when the original
  * cannot be replayed. `origin` set (a CORS request) exposes the header to
- * scripts.
+ * scripts. `kept` false (a result shared in process but not stored, such
+ * as a 5xx) leaves the replay mark off, so clients still retry it.
  */
-export function replayOf(stored: StoredResponse, origin: boolean): HttpReply {
-  const extra: [string, string][] = [[REPLAYED_HEADER, "true"]];
-  if (origin) extra.push(["access-control-expose-headers", "Idempotent-Replayed"]);
+export function replayOf(
+  stored: StoredResponse,
+  origin: boolean,
+  kept = true,
+): HttpReply {
+  const extra: [string, string][] = [];
+  if (kept) extra.push([REPLAYED_HEADER, "true"]);
+  if (kept && origin)
+    extra.push(["access-control-expose-headers", "Idempotent-Replayed"]);
 
   if ("unavailable" in stored) {
     return problemReply(

@@ -156,9 +156,12 @@ export class IdempotencyProtocol {
       run.then(
         (stored) => {
           if (ran) return;
-          resolveStep(
-            reply(isStoredResponse(stored) ? replayOf(stored, cors) : corrupt(key)),
-          );
+          if (!isStoredResponse(stored)) return resolveStep(reply(corrupt(key)));
+          // A duplicate that joined the running owner in this process shares
+          // its result even when it was not stored (a 5xx); the replay mark
+          // is then left off, so a client knows that a retry runs again.
+          const kept = settings.storeStatus(stored.status);
+          resolveStep(reply(replayOf(stored, cors, kept)));
         },
         (error: unknown) => {
           if (!ran) resolveStep(reply(errorReply(error, settings.busyRetryAfterMs)));

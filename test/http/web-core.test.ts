@@ -205,3 +205,31 @@ describe("withIdempotency", () => {
     ).toThrow(IdempotencyConfigError);
   });
 });
+
+describe("withIdempotency with concurrent duplicates of a failure", () => {
+  it("shares a 5xx with duplicates in flight without marking it a replay, and runs the retry", async () => {
+    let runs = 0;
+    const handler = withIdempotency(
+      async () => {
+        runs++;
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        return Response.json({ runs }, { status: runs === 1 ? 503 : 201 });
+      },
+      { store: new MemoryStore() },
+    );
+
+    const together = await Promise.all([
+      handler(post('"f"', "{}")),
+      handler(post('"f"', "{}")),
+    ]);
+    const retry = await handler(post('"f"', "{}"));
+
+    expect(together.map((r) => r.status)).toEqual([503, 503]);
+    expect(together.map((r) => r.headers.get("idempotent-replayed"))).toEqual([
+      null,
+      null,
+    ]);
+    expect(retry.status).toBe(201);
+    expect(runs).toBe(2);
+  });
+});
