@@ -5,20 +5,42 @@
  */
 import { IdempotencyStoreError } from "../../core/errors.js";
 
-/** A query result: the rows and, for writes, how many rows changed. */
+/**
+ * A query result: the rows and, for writes, how many rows changed.
+ *
+ * @example
+ * ```ts
+ * const { rows, rowCount } = (await tx.query("UPDATE t SET n = n + 1")) as PgQueryResult;
+ * ```
+ */
 export interface PgQueryResult {
   readonly rows: unknown[];
   readonly rowCount: number | null;
 }
 
-/** A named (prepared) statement: parsed and planned once per connection. */
+/**
+ * A named (prepared) statement: parsed and planned once per connection.
+ *
+ * @example
+ * ```ts
+ * await pool.query({ name: "get-user", text: "SELECT * FROM users WHERE id = $1", values: [id] });
+ * ```
+ */
 export interface PgQueryConfig {
   readonly name: string;
   readonly text: string;
   readonly values: unknown[];
 }
 
-/** Anything that runs a query: a pool or a checked-out client. */
+/**
+ * Anything that runs a query: a pool or a checked-out client. A transactional
+ * operation receives one as `tx`.
+ *
+ * @example
+ * ```ts
+ * const debit = async (tx: PgQueryable) => tx.query("UPDATE accounts SET balance = balance - 1");
+ * ```
+ */
 export interface PgQueryable {
   /**
    * Runs `text` with bind `values`, or a named statement. Without values,
@@ -31,7 +53,15 @@ export interface PgQueryable {
   ): Promise<PgQueryResult | PgQueryResult[]>;
 }
 
-/** A client checked out of the pool, for a transaction. */
+/**
+ * A client checked out of the pool, for a transaction: `pg.PoolClient` fits.
+ *
+ * @example
+ * ```ts
+ * const client: PgPoolClient = await pool.connect();
+ * client.release();
+ * ```
+ */
 export interface PgPoolClient extends PgQueryable {
   /** Returns the client to the pool; a truthy argument destroys it instead. */
   release(destroy?: boolean | Error): void;

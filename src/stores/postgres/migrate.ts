@@ -11,7 +11,14 @@ import { readFileSync } from "node:fs";
 import { IdempotencyConfigError } from "../../core/errors.js";
 import { asPgStoreError, type PgPool } from "./client.js";
 
-/** One numbered migration. */
+/**
+ * One numbered migration.
+ *
+ * @example
+ * ```ts
+ * for (const m of MIGRATIONS) console.log(m.version, m.name);
+ * ```
+ */
 export interface Migration {
   readonly version: number;
   readonly name: string;
@@ -24,7 +31,15 @@ function load(version: number, name: string): Migration {
   return { version, name, sql: readFileSync(url, "utf8") };
 }
 
-/** Every migration, in order. */
+/**
+ * Every migration, in order. `store.migrationSql()` gives their SQL with
+ * the store's names filled in.
+ *
+ * @example
+ * ```ts
+ * const latest = MIGRATIONS[MIGRATIONS.length - 1]?.version;
+ * ```
+ */
 export const MIGRATIONS: readonly Migration[] = [load(1, "001-create-records.sql")];
 
 // "idemkit" in ASCII: the advisory lock every migrating process takes.

@@ -32,7 +32,14 @@ import {
   type TransactionOptions,
 } from "./transaction.js";
 
-/** Options of {@link PostgresStore}. */
+/**
+ * Options of {@link PostgresStore}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresStoreOptions = { pool, schema: "app", table: "idempotency", sweepInterval: "5m" };
+ * ```
+ */
 export interface PostgresStoreOptions {
   /** A `pg` Pool (or anything with its `query` and `connect`). Required. */
   pool: PgPool;
@@ -66,7 +73,14 @@ export interface PostgresStoreOptions {
   logger?: Logger | undefined;
 }
 
-/** Every default of {@link PostgresStoreOptions}, in one place. */
+/**
+ * Every default of {@link PostgresStoreOptions}, in one place.
+ *
+ * @example
+ * ```ts
+ * POSTGRES_DEFAULTS.table; // "idemkit_records"
+ * ```
+ */
 export const POSTGRES_DEFAULTS = {
   table: "idemkit_records",
   sweepInterval: "60s",

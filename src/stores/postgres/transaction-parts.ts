@@ -17,6 +17,14 @@ import { toPgText } from "./rows.js";
  * through its client commits with the record or not at all, so steps need
  * no recovery point: `step()` just runs its function (names must still be
  * unique), and the lease never runs out (`signal` never aborts).
+ *
+ * @example
+ * ```ts
+ * await store.transaction(key, async (tx, ctx) => {
+ *   if (ctx.attempt > 1) log.info("retry after a rolled-back attempt");
+ *   return tx.query("UPDATE stock SET n = n - 1 WHERE sku = $1", [sku]);
+ * });
+ * ```
  */
 export class TransactionContext implements IdempotencyContext {
   readonly #used = new Set<string>();

@@ -63,13 +63,28 @@ import {
  * The operation of a transactional execution: `tx` is the client inside the
  * open transaction. Run every write that must happen once through it, and
  * never `COMMIT` or `ROLLBACK` yourself.
+ *
+ * @example
+ * ```ts
+ * const reserve: TransactionalOperation<number> = async (tx) => {
+ *   await tx.query("UPDATE stock SET n = n - 1 WHERE sku = $1", ["sku-1"]);
+ *   return 1;
+ * };
+ * ```
  */
 export type TransactionalOperation<T> = (
   tx: PgQueryable,
   ctx: TransactionContext,
 ) => T | Promise<T>;
 
-/** Options of `PostgresStore.transaction`. */
+/**
+ * Options of `PostgresStore.transaction`.
+ *
+ * @example
+ * ```ts
+ * const options: TransactionOptions = { name: "transfer", scope: user.id, payload: body, onBusy: "reject" };
+ * ```
+ */
 export interface TransactionOptions
   extends Pick<ExecutionOptions, "ttl" | "onBusy" | "waitTimeout" | "cacheError"> {
   /** The operation's name: records of different names never meet. @default "default" */
