@@ -88,13 +88,14 @@ async function stop(child: ChildProcess): Promise<void> {
 async function load(
   url: string,
   key: "unique" | "none" | string,
+  seconds = SECONDS,
 ): Promise<AutocannonResult> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (key !== "unique" && key !== "none") headers["idempotency-key"] = key;
   return autocannon({
     url: `${url}/charges`,
     connections: CONNECTIONS,
-    duration: SECONDS,
+    duration: seconds,
     method: "POST",
     headers,
     body: BODY,
@@ -113,15 +114,28 @@ async function load(
   });
 }
 
+interface Row {
+  readonly name: string;
+  readonly result: AutocannonResult;
+  /** Direct req/s measured right before this case. */
+  readonly direct: number;
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "idemkit-bench-proxy-"));
   const upstream = await start(["-e", UPSTREAM], /port (\d+)/);
   const upstreamUrl = `http://127.0.0.1:${upstream.match[1]}`;
-  const rows: { name: string; result: AutocannonResult }[] = [];
+  const rows: Row[] = [];
+  // The machine is shared: each case is paired with a direct run just
+  // before it, and its ratio is taken against that run.
+  const paired = async (name: string, run: () => Promise<AutocannonResult>) => {
+    const direct = (await load(upstreamUrl, "none")).requests.average;
+    rows.push({ name, result: await run(), direct });
+  };
 
   try {
-    await load(upstreamUrl, "none"); // warm-up
-    rows.push({ name: "direct (no proxy)", result: await load(upstreamUrl, "none") });
+    await load(upstreamUrl, "none", 2); // warm-up
+    await paired("direct (no proxy)", () => load(upstreamUrl, "none"));
 
     for (const store of ["memory:", `sqlite:${join(dir, "bench.db")}`]) {
       const label = store.startsWith("sqlite") ? "sqlite" : "memory";
@@ -148,18 +162,12 @@ async function main(): Promise<void> {
           },
           body: BODY,
         });
-        rows.push({
-          name: `proxy, ${label}, unique keys`,
-          result: await load(url, "unique"),
-        });
-        rows.push({
-          name: `proxy, ${label}, replays`,
-          result: await load(url, "replayed-key"),
-        });
-        rows.push({
-          name: `proxy, ${label}, no key (pass-through)`,
-          result: await load(url, "none"),
-        });
+        // Warm-up: JIT, keep-alive pools, the store's first pages.
+        await load(url, "unique", 2);
+        await load(url, "none", 1);
+        await paired(`proxy, ${label}, unique keys`, () => load(url, "unique"));
+        await paired(`proxy, ${label}, replays`, () => load(url, "replayed-key"));
+        await paired(`proxy, ${label}, no key (pass-through)`, () => load(url, "none"));
       } finally {
         await stop(proxy.child);
       }
@@ -169,15 +177,24 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  const direct = rows[0]!.result.requests.average;
   console.log(
     `\nidemkit proxy, ${SECONDS}s per case, ${CONNECTIONS} connections, POST of ${BODY.length} bytes, Node ${process.version}\n`,
   );
   printTable(
-    ["case", "req/s", "× direct", "p50 ms", "p99 ms", "non-2xx", "errors"],
-    rows.map(({ name, result }) => [
+    [
+      "case",
+      "req/s",
+      "direct req/s (paired)",
+      "× direct",
+      "p50 ms",
+      "p99 ms",
+      "non-2xx",
+      "errors",
+    ],
+    rows.map(({ name, result, direct }) => [
       name,
       result.requests.average,
+      direct,
       `${(result.requests.average / direct).toFixed(2)}×`,
       String(result.latency.p50),
       String(result.latency.p99),

@@ -9,7 +9,6 @@ import http, {
   type ServerResponse,
 } from "node:http";
 import https from "node:https";
-import { pipeline } from "node:stream";
 import { CliUsageError } from "../errors.js";
 import { endToEnd, upstreamHeaders } from "./headers.js";
 import { badGateway, sendProblem } from "./problem.js";
@@ -83,7 +82,9 @@ export class Upstream {
         answer.statusMessage,
         endToEnd(answer.headers),
       );
-      pipeline(answer, res, () => {});
+      // An upstream that breaks off mid-body cuts the client's response too.
+      answer.on("error", () => res.destroy());
+      answer.pipe(res);
     });
     outgoing.on("error", (error) => {
       req.unpipe(outgoing);
