@@ -28,7 +28,6 @@ import { runInContext } from "../../core/context.js";
 import {
   IdempotencyInProgressError,
   IdempotencyKeyReuseError,
-  IdempotencyResultUnavailableError,
   IdempotencyStoreError,
 } from "../../core/errors.js";
 import { type EventHandler, emit, type IdempotencyEvent } from "../../core/events.js";
@@ -36,7 +35,6 @@ import { validateKey, validateName, validateScope } from "../../core/keys.js";
 import { type Logger, silentLogger } from "../../core/logger.js";
 import { DEFAULTS, type ExecutionOptions, mergeExecution } from "../../core/options.js";
 import type { IdempotencyRecord, RecordId } from "../../core/record.js";
-import { openEnvelope } from "../../core/result-envelope.js";
 import { decideClaim } from "../transitions.js";
 import {
   asPgStoreError,
@@ -50,10 +48,10 @@ import {
 } from "./client.js";
 import type { StoreQueries } from "./queries.js";
 import { errorToText, fromRow, type RecordRow, stepsToJson, toPgText } from "./rows.js";
+import { OperationFailed, replay, timed } from "./transaction-outcome.js";
 import {
   advisoryKey,
   openingBatch,
-  reviveError,
   sealResult,
   TransactionContext,
   toStoredError,
@@ -261,7 +259,7 @@ async function runRound<T>(run: RunState<T>): Promise<Round<T>> {
         );
       case "replay":
         await rollback();
-        return { kind: "done", value: replay(run, outcome.record) };
+        return { kind: "done", value: replay(run.codec, run.emit, outcome.record) };
       case "busy":
         await rollback();
         return { kind: "busy", leaseUntil: outcome.record.leaseUntil };
@@ -404,66 +402,9 @@ function settle(client: PgPoolClient, deps: TransactionDeps, values: unknown[]) 
   return client.query(config);
 }
 
-function replay<T>(run: RunState<T>, record: IdempotencyRecord): T {
-  const { id } = run;
-  if (record.status === "failed" && record.error !== undefined) {
-    run.emit({ type: "replayed", id, replayedError: true });
-    throw new OperationFailed(reviveError(record.error));
-  }
-  const envelope = record.result === undefined ? undefined : openEnvelope(record.result);
-  if (envelope === undefined) {
-    throw new IdempotencyStoreError(
-      `The record for key "${id.key}" holds no readable result`,
-    );
-  }
-  run.emit({ type: "replayed", id });
-  if (envelope.kind === "unavailable") {
-    throw new OperationFailed(
-      new IdempotencyResultUnavailableError(
-        `The operation for key "${id.key}" already ran, but its result cannot be replayed: ${envelope.reason}`,
-      ),
-    );
-  }
-  try {
-    return run.codec.decode(envelope.text) as T;
-  } catch (error) {
-    throw new IdempotencyStoreError(
-      `The stored result for key "${id.key}" could not be decoded`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
-/** Carries the operation's own error (or a replayed one) past the store-error wrapping. */
-class OperationFailed {
-  constructor(readonly error: unknown) {}
-}
-
 function hasLockedColumn(result: PgQueryResult): boolean {
   const first = result.rows[0];
   return typeof first === "object" && first !== null && "locked" in first;
-}
-
-async function timed<V>(promise: Promise<V>, ms: number, what: string): Promise<V> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new IdempotencyStoreError(`Postgres did not answer within ${ms} ms (${what})`),
-        ),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } catch (error) {
-    throw asPgStoreError(error, what);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function sleep(ms: number): Promise<void> {
