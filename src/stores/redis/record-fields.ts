@@ -23,9 +23,10 @@ const META =
  */
 export function recordFromHash(
   id: RecordId,
-  reply: unknown,
+  raw: unknown,
 ): IdempotencyRecord | undefined {
-  if (!Array.isArray(reply) || reply.length % 2 !== 0) throw corrupt(id, "not a hash");
+  const reply = flatHash(raw);
+  if (reply === undefined || reply.length % 2 !== 0) throw corrupt(id, "not a hash");
   if (reply.length === 0) return undefined;
 
   let meta: unknown;
@@ -33,7 +34,7 @@ export function recordFromHash(
   let result: unknown;
   let error: unknown;
   for (let i = 0; i < reply.length; i += 2) {
-    const name = String(reply[i]);
+    const name = text(reply[i]);
     if (name === "m") meta = reply[i + 1];
     else if (name === "fp") fingerprint = reply[i + 1];
     else if (name === "r") result = reply[i + 1];
@@ -69,19 +70,20 @@ function build(
   error: unknown,
   steps: Record<string, string>,
 ): IdempotencyRecord {
-  const match = typeof meta === "string" ? META.exec(meta) : null;
+  const metaText = text(meta);
+  const match = metaText === undefined ? null : META.exec(metaText);
   if (match === null) throw corrupt(id, "no readable meta field");
   const completedAt = Number(match[7]);
   return {
     namespace: id.namespace,
     scope: id.scope,
     key: id.key,
-    fingerprint: typeof fingerprint === "string" ? fingerprint : "",
+    fingerprint: text(fingerprint) ?? "",
     status: match[1] as IdempotencyRecord["status"],
     token: Number(match[2]),
     attempts: Number(match[3]),
     leaseUntil: Number(match[4]),
-    result: typeof result === "string" ? result : undefined,
+    result: text(result),
     error: errorOf(id, error, match[8] === "1"),
     steps,
     createdAt: Number(match[5]),
@@ -90,18 +92,20 @@ function build(
   };
 }
 
-function stepsOf(hash: unknown): Record<string, string> {
+function stepsOf(raw: unknown): Record<string, string> {
   const steps: Record<string, string> = {};
-  if (!Array.isArray(hash)) return steps;
+  const hash = flatHash(raw);
+  if (hash === undefined) return steps;
   for (let i = 0; i < hash.length; i += 2) {
-    const name = String(hash[i]);
-    if (name.startsWith("s:")) steps[name.slice(2)] = String(hash[i + 1]);
+    const name = text(hash[i]);
+    if (name?.startsWith("s:")) steps[name.slice(2)] = text(hash[i + 1]) ?? "";
   }
   return steps;
 }
 
-function errorOf(id: RecordId, json: unknown, final: boolean): StoredError | undefined {
-  if (typeof json !== "string") return undefined;
+function errorOf(id: RecordId, raw: unknown, final: boolean): StoredError | undefined {
+  const json = text(raw);
+  if (json === undefined) return undefined;
   try {
     const parsed = JSON.parse(json) as {
       name?: unknown;
@@ -117,6 +121,27 @@ function errorOf(id: RecordId, json: unknown, final: boolean): StoredError | und
   } catch (cause) {
     throw corrupt(id, "the stored error is not JSON", cause);
   }
+}
+
+/**
+ * A reply value as text. Clients set to return buffers give `Buffer`s;
+ * Redis nil comes as `null` (node-redis) or `null`/`undefined` (ioredis).
+ */
+export function text(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (value instanceof Uint8Array) return Buffer.from(value).toString("utf8");
+  return undefined;
+}
+
+/**
+ * A hash reply as a flat `[field, value, …]` array: RESP2 gives one
+ * already; a node-redis client on RESP3 gives a `Map` or a plain object.
+ */
+function flatHash(reply: unknown): unknown[] | undefined {
+  if (Array.isArray(reply)) return reply;
+  if (reply instanceof Map) return [...reply].flat();
+  if (reply !== null && typeof reply === "object") return Object.entries(reply).flat();
+  return undefined;
 }
 
 function corrupt(id: RecordId, why: string, cause?: unknown): IdempotencyStoreError {

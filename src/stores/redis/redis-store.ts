@@ -13,7 +13,7 @@ import type {
 } from "../contract.js";
 import { connect, type RedisClientLike, type RedisConnection } from "./client-adapter.js";
 import { recordKey } from "./key-layout.js";
-import { errorJson, recordFromClaim, recordFromHash } from "./record-fields.js";
+import { errorJson, recordFromClaim, recordFromHash, text } from "./record-fields.js";
 import { countRecords, listRecords, type ScanContext } from "./scan.js";
 import { runScript, type ScriptName, scripts } from "./scripts.js";
 
@@ -128,8 +128,9 @@ export class RedisStore implements IdempotencyStore {
       String(request.ttlMs),
     ]);
 
-    const [kind, values, hash] = Array.isArray(reply) ? reply : [];
-    if (typeof kind !== "string" || !CLAIM_KINDS.has(kind)) {
+    const [rawKind, values, hash] = Array.isArray(reply) ? reply : [];
+    const kind = text(rawKind);
+    if (kind === undefined || !CLAIM_KINDS.has(kind)) {
       throw new IdempotencyStoreError(`Unexpected claim reply for key "${id.key}"`);
     }
     const record = recordFromClaim(id, values, hash);

@@ -12,7 +12,7 @@ import type { IdempotencyRecord } from "../../core/record.js";
 import type { ListOptions, ListPage, StoreStats } from "../contract.js";
 import type { NodeCommand, RedisConnection } from "./client-adapter.js";
 import { idOfKey, scanPattern } from "./key-layout.js";
-import { recordFromHash } from "./record-fields.js";
+import { recordFromHash, text } from "./record-fields.js";
 
 /** What the scans need from the store. */
 export interface ScanContext {
@@ -89,9 +89,10 @@ export async function countRecords(context: ScanContext): Promise<StoreStats> {
           ),
         ),
       );
-      for (const meta of metas) {
+      for (const reply of metas) {
         // A key that expired between SCAN and HGET is no longer counted.
-        if (typeof meta !== "string") continue;
+        const meta = text(reply);
+        if (meta === undefined) continue;
         const status = meta.slice(0, meta.indexOf(" "));
         counts.total++;
         if (status === "in_progress") counts.inProgress++;
@@ -116,7 +117,10 @@ async function scan(
   if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
     throw new IdempotencyStoreError("Unexpected SCAN reply");
   }
-  return [String(reply[0]), (reply[1] as unknown[]).map(String)];
+  return [
+    String(text(reply[0]) ?? reply[0]),
+    (reply[1] as unknown[]).map((key) => text(key) ?? ""),
+  ];
 }
 
 async function read(

@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { createClient } from "redis";
 import type { RedisClientLike } from "../../../src/stores/redis/client-adapter.js";
 
-export type Driver = "ioredis" | "node-redis";
+export type Driver = "ioredis" | "node-redis" | "node-redis-resp3";
 export const DRIVERS: readonly Driver[] = ["ioredis", "node-redis"];
 
 /** A connected client and the calls the tests make besides the store's. */
@@ -45,7 +45,7 @@ export async function openClient(
     };
   }
 
-  const client = createClient({ url });
+  const client = createClient({ url, RESP: driver === "node-redis-resp3" ? 3 : 2 });
   client.on("error", () => {});
   await client.connect();
   return {

@@ -3,9 +3,11 @@ import { describeStoreContract } from "../../contract/store-contract.js";
 import { redisForTests } from "../../support/redis.js";
 import { DRIVERS, dropPrefix, freshPrefix, openClient } from "./fixtures.js";
 
-const redis = await redisForTests("Redis store contract (ioredis, node-redis)");
+const redis = await redisForTests(
+  "Redis store contract (ioredis, node-redis on RESP2 and RESP3)",
+);
 
-for (const driver of DRIVERS) {
+for (const driver of [...DRIVERS, "node-redis-resp3"] as const) {
   describeStoreContract(
     `redis through ${driver}`,
     async () => {
