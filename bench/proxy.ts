@@ -135,7 +135,12 @@ async function main(): Promise<void> {
 
   try {
     await load(upstreamUrl, "none", 2); // warm-up
-    await paired("direct (no proxy)", () => load(upstreamUrl, "none"));
+    const direct = await load(upstreamUrl, "none");
+    rows.push({
+      name: "direct (no proxy)",
+      result: direct,
+      direct: direct.requests.average,
+    });
 
     for (const store of ["memory:", `sqlite:${join(dir, "bench.db")}`]) {
       const label = store.startsWith("sqlite") ? "sqlite" : "memory";
