@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Idempotency } from "../../../src/index.js";
 import { RedisStore } from "../../../src/stores/redis/index.js";
+import { recordKey } from "../../../src/stores/redis/key-layout.js";
 import { redisForTests } from "../../support/redis.js";
 import { dropPrefix, freshPrefix, openClient, type TestClient } from "./fixtures.js";
 import { type StepsResult, stepsOperation } from "./workers/steps-operation.js";
@@ -116,6 +117,7 @@ describe.skipIf(redis.skip !== undefined)("RedisStore across processes", () => {
     });
     const id = { namespace: "take-over", scope: "", key };
     const held = await store.get(id);
+    const expiry = Number(await client.command(["PTTL", recordKey(prefix, id)]));
 
     await kill(child);
     const idem = new Idempotency({ store, lease: 600, waitTimeout: "10s" });
@@ -131,6 +133,8 @@ describe.skipIf(redis.skip !== undefined)("RedisStore across processes", () => {
     );
 
     expect(held).toMatchObject({ status: "in_progress", attempts: 1 });
+    // Even if nobody took over, the key has a Redis expiry of its own.
+    expect(expiry).toBeGreaterThan(0);
     expect(value).toBe("done by the new owner");
     expect(attempts).toEqual([2]);
     expect(await count("hold:runs")).toBe(2);
