@@ -1,0 +1,85 @@
+import type { IncomingMessage } from "node:http";
+import { describe, expect, it } from "vitest";
+import { parseCommandArgs } from "../../src/cli/args.js";
+import { inspectCommand } from "../../src/cli/commands/inspect.js";
+import { parseListen } from "../../src/cli/commands/proxy.js";
+import { CliUsageError } from "../../src/cli/errors.js";
+import { endToEnd, upstreamHeaders } from "../../src/cli/proxy/headers.js";
+import { redact, sqlitePath } from "../../src/cli/store-url.js";
+
+function fakeRequest(headers: Record<string, string>): IncomingMessage {
+  return { headers, socket: { remoteAddress: "10.0.0.9" } } as unknown as IncomingMessage;
+}
+
+describe("proxy headers", () => {
+  it("drops hop-by-hop headers, including those the Connection header lists", () => {
+    const headers = endToEnd({
+      connection: "keep-alive, x-hop",
+      "keep-alive": "timeout=5",
+      "transfer-encoding": "chunked",
+      upgrade: "websocket",
+      "x-hop": "1",
+      "x-end": "2",
+      "content-type": "application/json",
+    });
+
+    expect(headers).toEqual({ "x-end": "2", "content-type": "application/json" });
+  });
+
+  it("sets Host to the upstream's and extends an existing X-Forwarded-For chain", () => {
+    const headers = upstreamHeaders(
+      fakeRequest({ host: "api.example", "x-forwarded-for": "203.0.113.7" }),
+      "127.0.0.1:3000",
+    );
+
+    expect(headers.host).toBe("127.0.0.1:3000");
+    expect(headers["x-forwarded-for"]).toBe("203.0.113.7, 10.0.0.9");
+    expect(headers["x-forwarded-host"]).toBe("api.example");
+    expect(headers["x-forwarded-proto"]).toBe("http");
+  });
+});
+
+describe("CLI argument parsing", () => {
+  it("reads --listen as HOST:PORT, :PORT or PORT", () => {
+    expect(parseListen("0.0.0.0:9000")).toEqual({ host: "0.0.0.0", port: 9000 });
+    expect(parseListen(":8080")).toEqual({ host: "127.0.0.1", port: 8080 });
+    expect(parseListen("8081")).toEqual({ host: "127.0.0.1", port: 8081 });
+    expect(parseListen("[::1]:8082")).toEqual({ host: "::1", port: 8082 });
+    expect(() => parseListen("nope")).toThrow(CliUsageError);
+    expect(() => parseListen("1:70000")).toThrow(CliUsageError);
+  });
+
+  it("prefers a flag over its environment variable, and the variable over the default", () => {
+    const fromFlag = parseCommandArgs(inspectCommand, ["--store", "memory:"], {
+      IDEMKIT_STORE: "sqlite:env.db",
+    });
+    const fromEnv = parseCommandArgs(inspectCommand, [], {
+      IDEMKIT_STORE: "sqlite:env.db",
+    });
+    const fromDefault = parseCommandArgs(inspectCommand, [], {});
+
+    expect(fromFlag !== "help" && fromFlag.strings.store).toBe("memory:");
+    expect(fromEnv !== "help" && fromEnv.strings.store).toBe("sqlite:env.db");
+    expect(fromDefault !== "help" && fromDefault.strings.store).toBe(
+      "sqlite:./idemkit.db",
+    );
+  });
+
+  it("rejects unknown flags and stray arguments with a usage error", () => {
+    expect(() => parseCommandArgs(inspectCommand, ["--bogus"], {})).toThrow(/--bogus/);
+    expect(() => parseCommandArgs(inspectCommand, ["extra"], {})).toThrow(
+      /unexpected argument/,
+    );
+  });
+});
+
+describe("store URLs", () => {
+  it("hides passwords and reads sqlite paths in both spellings", () => {
+    expect(redact("postgres://app:s3cret@db:5432/x")).toBe(
+      "postgres://app:***@db:5432/x",
+    );
+    expect(redact("redis://:pw@cache:6379")).toBe("redis://:***@cache:6379");
+    expect(sqlitePath("sqlite:./a.db")).toBe("./a.db");
+    expect(sqlitePath("sqlite:///var/lib/a.db")).toBe("/var/lib/a.db");
+  });
+});
