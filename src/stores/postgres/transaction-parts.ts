@@ -87,34 +87,40 @@ function literal(text: string): string {
  * Unicode-escaped literal and the lock number is an integer computed here):
  *
  * 1. `BEGIN`
- * 2. the record's advisory lock: waited for up to `waitMs` ("wait"), with
- *    the caller's own `lock_timeout` restored afterwards, or tried once
- *    ("reject")
+ * 2. the record's advisory lock, tried once (`locked`)
  * 3. the record as it stands, with the database clock
  *
- * A duplicate in another transaction therefore waits here until the first
- * commits or rolls back, then reads the committed record.
+ * When the lock is taken (a duplicate is inside its transaction), the
+ * runner rolls back (`onBusy: "reject"`) or sends {@link waitingBatch}.
  */
-export function openingBatch(
+export function openingBatch(table: string, id: RecordId, lock: string): string {
+  return `BEGIN;
+SELECT pg_try_advisory_xact_lock('${lock}'::bigint) AS locked;
+${recordRead(table, id)}`;
+}
+
+/**
+ * The second batch of a duplicate that waits: the lock again, waited for up
+ * to `waitMs` through `lock_timeout` (the caller's own value restored
+ * afterwards), then the record read again, now that the first transaction
+ * has committed or rolled back.
+ */
+export function waitingBatch(
   table: string,
   id: RecordId,
   lock: string,
-  mode: "wait" | "reject",
   waitMs: number,
 ): string {
-  const locking =
-    mode === "reject"
-      ? `SELECT pg_try_advisory_xact_lock('${lock}'::bigint) AS locked;`
-      : [
-          "SELECT set_config('idemkit.lock_timeout', current_setting('lock_timeout'), true);",
-          `SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(waitMs))}ms';`,
-          `SELECT pg_advisory_xact_lock('${lock}'::bigint) AS locked;`,
-          "SELECT set_config('lock_timeout', current_setting('idemkit.lock_timeout'), true);",
-        ].join("\n");
+  return `SELECT set_config('idemkit.lock_timeout', current_setting('lock_timeout'), true);
+SET LOCAL lock_timeout = '${Math.max(1, Math.ceil(waitMs))}ms';
+SELECT pg_advisory_xact_lock('${lock}'::bigint);
+SELECT set_config('lock_timeout', current_setting('idemkit.lock_timeout'), true);
+${recordRead(table, id)}`;
+}
+
+function recordRead(table: string, id: RecordId): string {
   const columns = COLUMNS.replace(/(\w+)/g, "r.$1");
-  return `BEGIN;
-${locking}
-SELECT ${columns}, c.now_ms FROM (SELECT ${NOW_MS} AS now_ms) c
+  return `SELECT ${columns}, c.now_ms FROM (SELECT ${NOW_MS} AS now_ms) c
 LEFT JOIN ${table} r ON r.namespace = ${literal(id.namespace)}
   AND r.scope = ${literal(id.scope)} AND r.key = ${literal(id.key)};`;
 }

@@ -7,16 +7,18 @@
  *
  * Timeline of two duplicates A and B in different processes:
  *
- *   A: BEGIN, lock(key), read → none   B: BEGIN, lock(key) … waits
- *   A: business writes, write record, COMMIT
- *                                      B: … lock granted, read → completed
+ *   A: BEGIN, try-lock(key) ✓, read → none
+ *                                      B: BEGIN, try-lock(key) ✗
+ *   A: business writes, write record   B: lock(key) … waits
+ *   A: COMMIT (frees the lock)         B: … granted, read → completed
  *                                      B: ROLLBACK, replay A's result
  *
  * - A dies before COMMIT: Postgres rolls back its writes and its record
  *   together and frees the lock; B reads "none" and runs cleanly.
  * - B waits at most `waitTimeout` (`lock_timeout`), or with
- *   `onBusy: "reject"` tries the lock once, then throws
- *   `IdempotencyInProgressError`.
+ *   `onBusy: "reject"` stops after the try, then throws
+ *   `IdempotencyInProgressError`. Only a duplicate that waits pays the
+ *   second round trip.
  * - A plain `claim` on the same key (outside a transaction) takes no
  *   advisory lock; the record write is conditional on the token A read, so
  *   A rolls back and starts over rather than overwrite it.
@@ -55,6 +57,7 @@ import {
   sealResult,
   TransactionContext,
   toStoredError,
+  waitingBatch,
 } from "./transaction-parts.js";
 
 /**
@@ -213,30 +216,28 @@ async function runRound<T>(run: RunState<T>): Promise<Round<T>> {
   };
 
   try {
-    const waitMs = Math.max(1, run.deadline - Date.now());
+    const lock = advisoryKey(deps.table, id);
+    const send = async (batch: string, ms: number, what: string) => {
+      const raw = await timed(client.query(batch), ms, what);
+      return Array.isArray(raw) ? raw : [raw];
+    };
     let results: PgQueryResult[];
     try {
-      const batch = openingBatch(
-        deps.table,
-        id,
-        advisoryKey(deps.table, id),
-        run.onBusy,
-        waitMs,
-      );
-      const raw = await timed(client.query(batch), waitMs + deps.timeoutMs, "begin");
-      results = Array.isArray(raw) ? raw : [raw];
+      results = await send(openingBatch(deps.table, id, lock), deps.timeoutMs, "begin");
+      if (lockedOf(results) === false) {
+        // A duplicate is inside its transaction: wait for it, or give up now.
+        if (run.onBusy === "reject") {
+          await rollback();
+          return { kind: "busy", leaseUntil: 0 };
+        }
+        const waitMs = Math.max(1, run.deadline - Date.now());
+        const batch = waitingBatch(deps.table, id, lock, waitMs);
+        results = await send(batch, waitMs + deps.timeoutMs, "wait for the key");
+      }
     } catch (error) {
       await rollback();
       if (sqlState(error) === LOCK_NOT_AVAILABLE) return { kind: "busy", leaseUntil: 0 };
       throw error;
-    }
-
-    const locked = (
-      results.find((r) => hasLockedColumn(r))?.rows[0] as { locked?: unknown }
-    )?.locked;
-    if (locked === false) {
-      await rollback();
-      return { kind: "busy", leaseUntil: 0 };
     }
 
     const row = results[results.length - 1]?.rows[0] as RecordRow | undefined;
@@ -402,9 +403,15 @@ function settle(client: PgPoolClient, deps: TransactionDeps, values: unknown[]) 
   return client.query(config);
 }
 
-function hasLockedColumn(result: PgQueryResult): boolean {
-  const first = result.rows[0];
-  return typeof first === "object" && first !== null && "locked" in first;
+/** The `locked` column of the opening batch's try-lock, if present. */
+function lockedOf(results: PgQueryResult[]): unknown {
+  for (const result of results) {
+    const first = result.rows[0];
+    if (typeof first === "object" && first !== null && "locked" in first) {
+      return (first as { locked: unknown }).locked;
+    }
+  }
+  return undefined;
 }
 
 function sleep(ms: number): Promise<void> {
