@@ -46,3 +46,21 @@ export function replyHeaders(
   }
   return out;
 }
+
+/**
+ * The named response headers that are set; reading only the allow-listed
+ * ones costs less than copying every header.
+ */
+export function pickHeaders(
+  names: Iterable<string>,
+  get: (name: string) => unknown,
+): [string, string | number | readonly string[]][] {
+  const out: [string, string | number | readonly string[]][] = [];
+  for (const name of names) {
+    const value = get(name);
+    if (typeof value === "string" || typeof value === "number" || Array.isArray(value)) {
+      out.push([name, value as string | number | readonly string[]]);
+    }
+  }
+  return out;
+}

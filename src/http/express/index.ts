@@ -8,7 +8,12 @@
  * `res.end()` is held until the record is written, so a retry sent after
  * the answer arrived replays it.
  */
-import { type NodeHeaders, nodeRequestView, replyHeaders } from "../node-headers.js";
+import {
+  type NodeHeaders,
+  nodeRequestView,
+  pickHeaders,
+  replyHeaders,
+} from "../node-headers.js";
 import type { HttpIdempotencyOptions } from "../options.js";
 import { type HttpReply, tooLargeReply } from "../problem.js";
 import { IdempotencyProtocol, type Step } from "../protocol.js";
@@ -28,7 +33,6 @@ export interface ExpressResponseLike {
   statusCode: number;
   readonly headersSent: boolean;
   getHeader(name: string): unknown;
-  getHeaders(): Record<string, string | number | readonly string[] | undefined>;
   setHeader(name: string, value: string | readonly string[]): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: wrapping Node's overloaded writers keeps their arguments as given
   write(...args: any[]): boolean;
@@ -59,7 +63,7 @@ export function idempotency(
   options: HttpIdempotencyOptions,
 ): (req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void {
   const protocol = new IdempotencyProtocol(options);
-  const { maxBodyBytes, maxResponseBytes } = protocol.settings;
+  const { maxBodyBytes, maxResponseBytes, replayHeaders } = protocol.settings;
 
   const handle = async (
     req: ExpressRequestLike,
@@ -81,7 +85,7 @@ export function idempotency(
     const step = await protocol.execute(view, inspection.key, body);
     if (step.kind === "pass") return next();
     if (step.kind === "reply") return send(res, step.reply);
-    record(res, step, maxResponseBytes);
+    record(res, step, maxResponseBytes, replayHeaders);
     next();
   };
 
@@ -100,6 +104,7 @@ function record(
   res: ExpressResponseLike,
   step: Extract<Step, { kind: "run" }>,
   limit: number,
+  replayHeaders: Iterable<string>,
 ): void {
   const write = res.write;
   const end = res.end;
@@ -126,10 +131,7 @@ function record(
     const complete = size <= limit && reason === undefined;
     return step.finish({
       status: res.statusCode,
-      headers: Object.entries(res.getHeaders()).filter(
-        (pair): pair is [string, string | number | readonly string[]] =>
-          pair[1] !== undefined,
-      ),
+      headers: pickHeaders(replayHeaders, (name) => res.getHeader(name)),
       body: complete ? Buffer.concat(chunks) : undefined,
       unavailableReason: reason ?? `The response body was larger than ${limit} bytes`,
     });

@@ -9,10 +9,18 @@
  *   answered here and the handler never runs.
  * - `onSend`: records the owner's serialised payload and holds it until
  *   the record is written, so a retry sent after the answer replays it.
- * - `onResponse`: a response that bypassed `onSend` is recorded as not
- *   replayable, so its key is not left in progress.
+ *
+ * A response that bypassed `onSend` (a hijacked reply) is recorded as not
+ * replayable when its connection closes after its headers went out, so its key is not left in
+ * progress. (A `close` listener costs less per request than an
+ * `onResponse` hook, which makes Fastify watch every response's stream.)
  */
-import { type NodeHeaders, nodeRequestView, replyHeaders } from "../node-headers.js";
+import {
+  type NodeHeaders,
+  nodeRequestView,
+  pickHeaders,
+  replyHeaders,
+} from "../node-headers.js";
 import type { HttpIdempotencyOptions, RequestView } from "../options.js";
 import type { HttpReply } from "../problem.js";
 import { IdempotencyProtocol, type Step } from "../protocol.js";
@@ -25,20 +33,29 @@ export interface FastifyRequestLike {
   readonly body?: unknown;
 }
 
+// The request decoration that carries the protocol's state from hook to
+// hook (a decorated field keeps Fastify's request objects one shape).
+const STATE = "idemkitState";
+
 /** The parts of a Fastify reply the plugin writes. */
 export interface FastifyReplyLike {
   readonly statusCode: number;
   code(status: number): unknown;
   header(name: string, value: string | string[]): unknown;
   getHeader(name: string): unknown;
-  getHeaders(): Record<string, string | number | readonly string[] | undefined>;
   send(payload?: unknown): unknown;
+  readonly raw: {
+    readonly headersSent: boolean;
+    once(event: "close", listener: () => void): unknown;
+  };
 }
 
 /** The parts of a Fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
+  hasRequestDecorator(name: string): boolean;
+  decorateRequest(name: string, value: null): unknown;
   addHook(
-    name: "onRequest" | "preHandler" | "onResponse",
+    name: "onRequest" | "preHandler",
     hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>,
   ): unknown;
   addHook(
@@ -78,52 +95,59 @@ export function idempotency(
   options: HttpIdempotencyOptions,
 ): (instance: FastifyInstanceLike, opts: unknown) => Promise<void> {
   const protocol = new IdempotencyProtocol(options);
-  const pending = new WeakMap<FastifyRequestLike, Pending>();
+  const { replayHeaders } = protocol.settings;
+  const state = (request: FastifyRequestLike) =>
+    (request as unknown as Record<typeof STATE, Pending | null>)[STATE];
+  const setState = (request: FastifyRequestLike, value: Pending | null): void => {
+    (request as unknown as Record<typeof STATE, Pending | null>)[STATE] = value;
+  };
 
   const plugin = async (instance: FastifyInstanceLike): Promise<void> => {
+    if (!instance.hasRequestDecorator(STATE)) instance.decorateRequest(STATE, null);
+
     instance.addHook("onRequest", async (request, reply) => {
       const view = nodeRequestView(request.method, request.url, request.headers);
       const inspection = protocol.inspect(view);
       if (inspection.kind === "reply") return send(reply, inspection.reply);
-      if (inspection.kind === "key") pending.set(request, { view, key: inspection.key });
+      if (inspection.kind === "key") setState(request, { view, key: inspection.key });
       return undefined;
     });
 
     instance.addHook("preHandler", async (request, reply) => {
-      const entry = pending.get(request);
-      if (entry === undefined) return undefined;
+      const entry = state(request);
+      if (entry === null) return undefined;
       const step = await protocol.execute(entry.view, entry.key, request.body);
       if (step.kind === "run") {
         entry.step = step;
+        reply.raw.once("close", () => {
+          // Headers out without onSend: a hijacked reply. No headers yet:
+          // the client left while the handler works; onSend still comes.
+          if (state(request) !== entry || !reply.raw.headersSent) return;
+          setState(request, null);
+          void step.finish({
+            status: reply.statusCode,
+            headers: [],
+            body: undefined,
+            unavailableReason: "The response was sent outside Fastify's reply",
+          });
+        });
         return undefined;
       }
-      pending.delete(request);
+      setState(request, null);
       return step.kind === "reply" ? send(reply, step.reply) : undefined;
     });
 
     instance.addHook("onSend", async (request, reply, payload) => {
-      const step = pending.get(request)?.step;
+      const step = state(request)?.step;
       if (step === undefined) return payload;
-      pending.delete(request);
+      setState(request, null);
       await step.finish({
         status: reply.statusCode,
-        headers: definedHeaders(reply),
+        headers: pickHeaders(replayHeaders, (name) => reply.getHeader(name)),
         body: payloadBytes(payload),
         unavailableReason: "The response was a stream",
       });
       return payload;
-    });
-
-    instance.addHook("onResponse", async (request, reply) => {
-      const step = pending.get(request)?.step;
-      if (step === undefined) return;
-      pending.delete(request);
-      await step.finish({
-        status: reply.statusCode,
-        headers: [],
-        body: undefined,
-        unavailableReason: "The response was sent outside Fastify's reply",
-      });
     });
   };
 
@@ -149,14 +173,4 @@ function payloadBytes(payload: unknown): Uint8Array | undefined {
   if (typeof payload === "string") return Buffer.from(payload);
   if (payload instanceof Uint8Array) return payload;
   return undefined;
-}
-
-function definedHeaders(
-  reply: FastifyReplyLike,
-): [string, string | number | readonly string[]][] {
-  const out: [string, string | number | readonly string[]][] = [];
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined) out.push([name, value]);
-  }
-  return out;
 }
