@@ -62,6 +62,7 @@ describe("idemkit inspect / get / delete / stats / sweep", () => {
       `${r.scope}/${r.key}=${r.status}`;
     expect(listed.map(shape).sort()).toEqual(expected.map(shape).sort());
     expect(listed).toHaveLength(5);
+    expect(result.stderr).toBe("");
   });
 
   it("inspect prints a table and filters by status, scope and limit", async () => {

@@ -145,6 +145,11 @@ Examples:
     process.stderr.write(
       `idemkit proxy: ${signal}, finishing ${server.inFlight} in-flight request(s)\n`,
     );
+    // A second signal means "now": in-flight requests are cut off and their
+    // keys free up after one lease.
+    const force = () => process.exit(EXIT.failed);
+    process.once("SIGINT", force);
+    process.once("SIGTERM", force);
     const drained = await server.shutdown(grace);
     await opened.close();
     if (!drained) {
