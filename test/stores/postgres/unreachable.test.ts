@@ -48,10 +48,17 @@ describe("PostgresStore with Postgres out of reach", () => {
     const startedAt = Date.now();
     const claim = await store.claim(claimOf("a")).catch((error: unknown) => error);
     const run = await idem.run("a", () => "never").catch((error: unknown) => error);
+    const transaction = await store
+      .transaction("a", async () => "never")
+      .catch((error: unknown) => error);
     const elapsed = Date.now() - startedAt;
 
     expect(claim).toMatchObject({ name: "IdempotencyStoreError", code: "IDEMKIT_STORE" });
     expect(run).toMatchObject({ name: "IdempotencyStoreError", code: "IDEMKIT_STORE" });
+    expect(transaction).toMatchObject({
+      name: "IdempotencyStoreError",
+      code: "IDEMKIT_STORE",
+    });
     expect(elapsed).toBeLessThan(2_000);
     await store.close();
     await pool.end();
