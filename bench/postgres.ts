@@ -16,12 +16,12 @@ import pg from "pg";
 import { Idempotency } from "../src/core/engine.js";
 import type { PgPool } from "../src/stores/postgres/client.js";
 import { PostgresStore } from "../src/stores/postgres/postgres-store.js";
-import { measure, printTable } from "./support.js";
+import { measure, median, printTable } from "./support.js";
 
 const URL = process.env.IDEMKIT_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const CALLERS = 64;
-const OPS = Number(process.env.IDEMKIT_BENCH_OPS ?? 2000);
-const ROUNDS = 3;
+const OPS = Number(process.env.IDEMKIT_BENCH_OPS ?? 1000);
+const ROUNDS = 5;
 
 const schema = `idemkit_bench_${randomBytes(4).toString("hex")}`;
 const raw = new pg.Pool({ connectionString: URL, max: 16 });
@@ -53,21 +53,40 @@ async function drive(op: (i: number, caller: number) => Promise<unknown>): Promi
   );
 }
 
+interface Scenario {
+  readonly name: string;
+  readonly op: (i: number, caller: number, round: number) => Promise<unknown>;
+}
+
 interface Row {
   readonly name: string;
   readonly rate: number;
   readonly trips: number;
 }
 
-async function scenario(
-  name: string,
-  op: (i: number, caller: number, round: number) => Promise<unknown>,
-): Promise<Row> {
-  const before = trips;
-  const rate = await measure(ROUNDS, OPS, (round) =>
-    drive((i, caller) => op(i, caller, round)),
-  );
-  return { name, rate, trips: (trips - before) / (OPS * ROUNDS) };
+/**
+ * Runs the scenarios round-robin (round 1 of each, then round 2 of each,
+ * …), so a change in the machine's load during the run touches every
+ * scenario alike; reports each scenario's median rate.
+ */
+async function runAll(scenarios: Scenario[]): Promise<Row[]> {
+  const rates = scenarios.map(() => [] as number[]);
+  const counted = scenarios.map(() => 0);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [index, { op }] of scenarios.entries()) {
+      const before = trips;
+      const rate = await measure(1, OPS, () =>
+        drive((i, caller) => op(i, caller, round)),
+      );
+      rates[index]?.push(rate);
+      counted[index] = (counted[index] ?? 0) + trips - before;
+    }
+  }
+  return scenarios.map(({ name }, index) => ({
+    name,
+    rate: median(rates[index] ?? []),
+    trips: (counted[index] ?? 0) / (OPS * ROUNDS),
+  }));
 }
 
 const store = new PostgresStore({ pool, schema, sweepInterval: false });
@@ -85,46 +104,41 @@ try {
   // Warm the pool and the plans.
   await drive((i) => idem.run(`warm-${i}`, () => i));
 
-  const rows: Row[] = [];
-  rows.push(
-    await scenario(
-      "raw INSERT … ON CONFLICT DO NOTHING + UPDATE",
-      async (i, _c, round) => {
+  const update = `UPDATE "${schema}".accounts SET balance = balance + 1 WHERE id = $1`;
+  const scenarios: Scenario[] = [
+    {
+      name: "raw INSERT … ON CONFLICT DO NOTHING + UPDATE",
+      op: async (i, _c, round) => {
         const key = `raw-${round}-${i}`;
-        await pool.query(
-          `INSERT INTO "${schema}".raw (key) VALUES ($1) ON CONFLICT DO NOTHING`,
-          [key],
-        );
+        const insert = `INSERT INTO "${schema}".raw (key) VALUES ($1) ON CONFLICT DO NOTHING`;
+        await pool.query(insert, [key]);
         await pool.query(`UPDATE "${schema}".raw SET result = $2 WHERE key = $1`, [
           key,
           "v42",
         ]);
       },
-    ),
-  );
-  rows.push(
-    await scenario("idemkit first executions", (i, _c, round) =>
-      idem.run(`first-${round}-${i}`, () => 42),
-    ),
-  );
-  rows.push(
-    await scenario("store.claim + store.complete (no engine)", async (i, _c, round) => {
-      const id = { namespace: "direct", scope: "", key: `direct-${round}-${i}` };
-      const claim = { id, fingerprint: "", leaseMs: 30_000, ttlMs: 86_400_000 };
-      const outcome = await store.claim(claim);
-      await store.complete(id, outcome.record.token, {
-        result: "v42",
-        ttlMs: 86_400_000,
-      });
-    }),
-  );
-  rows.push(await scenario("idemkit replays", (i) => idem.run(`first-0-${i}`, () => 42)));
-
-  const update = `UPDATE "${schema}".accounts SET balance = balance + 1 WHERE id = $1`;
-  rows.push(
-    await scenario(
-      "own transaction: BEGIN, one-row UPDATE, COMMIT",
-      async (_i, caller) => {
+    },
+    {
+      name: "idemkit first executions",
+      op: (i, _c, round) => idem.run(`first-${round}-${i}`, () => 42),
+    },
+    {
+      name: "store.claim + store.complete (no engine)",
+      op: async (i, _c, round) => {
+        const id = { namespace: "direct", scope: "", key: `direct-${round}-${i}` };
+        const claim = { id, fingerprint: "", leaseMs: 30_000, ttlMs: 86_400_000 };
+        const outcome = await store.claim(claim);
+        await store.complete(id, outcome.record.token, {
+          result: "v42",
+          ttlMs: 86_400_000,
+        });
+      },
+    },
+    // Keys of round 0's first executions, which ran just before.
+    { name: "idemkit replays", op: (i) => idem.run(`first-0-${i}`, () => 42) },
+    {
+      name: "own transaction: BEGIN, one-row UPDATE, COMMIT",
+      op: async (_i, caller) => {
         const client = await pool.connect();
         try {
           await client.query("BEGIN");
@@ -134,21 +148,22 @@ try {
           client.release();
         }
       },
-    ),
-  );
-  rows.push(
-    await scenario("store.transaction: same one-row UPDATE", (i, caller, round) =>
-      store.transaction(`tx-${round}-${i}`, async (tx) => {
-        await tx.query(update, [caller]);
-        return caller;
-      }),
-    ),
-  );
+    },
+    {
+      name: "store.transaction: same one-row UPDATE",
+      op: (i, caller, round) =>
+        store.transaction(`tx-${round}-${i}`, async (tx) => {
+          await tx.query(update, [caller]);
+          return caller;
+        }),
+    },
+  ];
+  const rows = await runAll(scenarios);
 
   const base = rows[0]?.rate ?? 1;
   const own = rows[4]?.rate ?? 1;
   console.log(
-    `\nPostgres ${(await raw.query("SHOW server_version")).rows[0].server_version}, pool 16, ${CALLERS} callers, ${OPS} ops × ${ROUNDS} rounds (median)\n`,
+    `\nPostgres ${(await raw.query("SHOW server_version")).rows[0].server_version}, pool 16, ${CALLERS} callers, ${OPS} ops × ${ROUNDS} rounds, round-robin (median)\n`,
   );
   printTable(
     ["scenario", "ops/s", "round trips / op", "vs baseline"],
