@@ -76,6 +76,47 @@ describe("PostgresStore", () => {
     await store.close();
   });
 
+  it("lets exactly one of 50 concurrent claims take over an expired lease or an expired record", async () => {
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      table: "races",
+      sweepInterval: false,
+    });
+    await store.migrate();
+    const lease = { namespace: "race", scope: "", key: "lease" };
+    const record = { namespace: "race", scope: "", key: "record" };
+    await store.claim({ id: lease, fingerprint: "f", leaseMs: 1, ttlMs: 60_000 });
+    const done = await store.claim({
+      id: record,
+      fingerprint: "f",
+      leaseMs: 1,
+      ttlMs: 1,
+    });
+    await store.complete(record, done.record.token, { result: "v1", ttlMs: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const claim = (id: typeof lease) =>
+      store.claim({ id, fingerprint: "f", leaseMs: 60_000, ttlMs: 60_000 });
+
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => claim(i % 2 === 0 ? lease : record)),
+    );
+
+    const acquired = outcomes.filter((o) => o.kind === "acquired");
+    expect(acquired).toHaveLength(2);
+    expect(outcomes.filter((o) => o.kind === "busy")).toHaveLength(48);
+    const byKey = new Map(acquired.map((o) => [o.record.key, o]));
+    expect(byKey.get("lease")).toMatchObject({
+      takenOver: true,
+      record: { attempts: 2 },
+    });
+    expect(byKey.get("record")).toMatchObject({
+      takenOver: false,
+      record: { attempts: 1 },
+    });
+    await store.close();
+  });
+
   it("rejects table and schema names that are not plain identifiers", () => {
     expect(
       () => new PostgresStore({ pool: db.pool, table: 'x"; DROP TABLE y; --' }),
