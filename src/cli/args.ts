@@ -52,6 +52,12 @@ const HELP_FLAG: FlagSpec = {
 /**
  * Parses `argv` for `command`. Unknown flags, missing values and a wrong
  * number of positionals throw {@link CliUsageError}.
+ *
+ * @example
+ * ```ts
+ * const args = parseCommandArgs(inspectCommand, ["--limit", "5"], process.env);
+ * if (args !== "help") await inspectCommand.run(args);
+ * ```
  */
 export function parseCommandArgs(
   command: Command,

@@ -1,6 +1,11 @@
 /**
  * The one error the CLI turns into a one-line message and exit code 2:
  * a bad flag, a wrong store URL, a store that cannot be reached.
+ *
+ * @example
+ * ```ts
+ * throw new CliUsageError(`--limit must be a whole number, got "${value}"`);
+ * ```
  */
 export class CliUsageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

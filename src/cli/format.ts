@@ -3,7 +3,14 @@
  * progress line that is drawn only on a terminal.
  */
 
-/** Renders rows as a left-aligned table with a header row. */
+/**
+ * Renders rows as a left-aligned table with a header row.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(table(["STATUS", "RECORDS"], [["completed", "3"]]));
+ * ```
+ */
 export function table(
   header: readonly string[],
   rows: readonly (readonly string[])[],
@@ -45,6 +52,13 @@ export function clip(text: string, max: number): string {
 /**
  * A one-line progress indicator on stderr. It draws only when stderr is a
  * terminal, so pipes and log files stay clean.
+ *
+ * @example
+ * ```ts
+ * const progress = new Progress();
+ * progress.update(`reading records… ${read}`);
+ * progress.done();
+ * ```
  */
 export class Progress {
   readonly #enabled: boolean;

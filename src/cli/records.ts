@@ -26,7 +26,14 @@ export const JSON_FLAG: FlagSpec = {
   description: "Print JSON instead of a table, for scripts",
 };
 
-/** Opens the store, runs `fn`, and closes the store whatever happens. */
+/**
+ * Opens the store, runs `fn`, and closes the store whatever happens.
+ *
+ * @example
+ * ```ts
+ * const stats = await withStore("sqlite:./idemkit.db", (store) => store.stats());
+ * ```
+ */
 export async function withStore<T>(
   url: string | undefined,
   fn: (store: IdempotencyStore) => Promise<T>,

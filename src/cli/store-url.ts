@@ -29,6 +29,13 @@ export interface OpenedStore {
 /**
  * Opens the store a URL names, and checks it can be reached. Every failure
  * is a {@link CliUsageError} with a one-line message.
+ *
+ * @example
+ * ```ts
+ * const opened = await openStore("redis://127.0.0.1:6379?prefix=api:");
+ * const stats = await opened.store.stats();
+ * await opened.close();
+ * ```
  */
 export async function openStore(url: string): Promise<OpenedStore> {
   const label = redact(url);

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -165,5 +166,60 @@ describe("idemkit failures", () => {
     const records = (await store.list({ limit: 10 })).records;
     await store.close();
     expect(records).toMatchObject([{ key: "in-flight-1", status: "completed" }]);
+  });
+
+  it("frees the key when the upstream breaks off mid-response, so the retry runs", async () => {
+    let posts = 0;
+    const flaky = http.createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        posts += 1;
+        if (posts === 1) {
+          res.writeHead(201, { "content-length": "100" });
+          res.write("0123456789");
+          setTimeout(() => res.destroy(), 20);
+          return;
+        }
+        res.writeHead(201, { "content-type": "application/json" });
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, "127.0.0.1", resolve));
+    const port = (flaky.address() as net.AddressInfo).port;
+    const proxy = startCli([
+      "proxy",
+      "--upstream",
+      `http://127.0.0.1:${port}`,
+      "--listen",
+      "127.0.0.1:0",
+      "--store",
+      "memory:",
+    ]);
+    const url = (await waitForLine(proxy, READY))[1]!;
+    const send = () =>
+      fetch(`${url}/charges`, {
+        method: "POST",
+        headers: { "idempotency-key": "broken-off-1" },
+        body: "{}",
+      });
+
+    const first = await send().then(
+      (r) => r.status,
+      () => "failed",
+    );
+    let retry = await send();
+    for (let i = 0; i < 20 && retry.status === 409; i += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      retry = await send();
+    }
+    proxy.kill("SIGTERM");
+    await finished(proxy);
+    flaky.closeAllConnections();
+    flaky.close();
+
+    expect(first).not.toBe(201);
+    expect(retry.status).toBe(201);
+    expect(await retry.json()).toEqual({ ok: true });
+    expect(posts).toBe(2);
   });
 });

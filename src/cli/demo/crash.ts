@@ -11,7 +11,16 @@ export interface CrashableStore {
   crash(): void;
 }
 
-/** Wraps `store`; the real store is never touched after `crash()`. */
+/**
+ * Wraps `store`; the real store is never touched after `crash()`.
+ *
+ * @example
+ * ```ts
+ * const dying = crashable(store);
+ * const worker = withIdempotency(handler, { store: dying.store, lease: "1s" });
+ * dying.crash(); // from here on the worker is as good as dead
+ * ```
+ */
 export function crashable(store: IdempotencyStore): CrashableStore {
   let dead = false;
   const never = new Promise<never>(() => {});

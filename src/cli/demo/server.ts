@@ -11,7 +11,16 @@ export interface Served {
   close(): Promise<void>;
 }
 
-/** Starts serving `handler`; a client that hangs up is simply let go. */
+/**
+ * Starts serving `handler`; a client that hangs up is simply let go.
+ *
+ * @example
+ * ```ts
+ * const served = await serve(withIdempotency(service.handle, { store }));
+ * await fetch(`${served.base}/charges`, { method: "POST", body: "{}" });
+ * await served.close();
+ * ```
+ */
 export async function serve(
   handler: (request: Request) => Promise<Response>,
 ): Promise<Served> {

@@ -23,7 +23,14 @@ import { upstreamHeaders } from "./headers.js";
 import { badGateway, problemBody } from "./problem.js";
 import type { Upstream, UpstreamResponse } from "./upstream.js";
 
-/** Runs one request through the protocol; resolves when the answer is sent. */
+/**
+ * Runs one request through the protocol; resolves when the answer is sent.
+ *
+ * @example
+ * ```ts
+ * http.createServer((req, res) => void handleIdempotent(protocol, upstream, req, res));
+ * ```
+ */
 export async function handleIdempotent(
   protocol: IdempotencyProtocol,
   upstream: Upstream,
@@ -53,7 +60,15 @@ export async function handleIdempotent(
     return sendBadGateway(res, step, error);
   }
   if (step.kind === "pass") return sendAnswer(res, answer);
-  return sendRecorded(res, step, answer, protocol.settings.maxResponseBytes);
+  try {
+    await sendRecorded(res, step, answer, protocol.settings.maxResponseBytes);
+  } catch (error) {
+    // The upstream broke off mid-body (or the client went away before the
+    // record was written): the key becomes free for a retry instead of
+    // staying claimed, with its lease renewed, for as long as this runs.
+    step.fail(error);
+    throw error;
+  }
 }
 
 /**

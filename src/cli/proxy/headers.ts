@@ -31,7 +31,14 @@ function hopByHop(headers: IncomingHttpHeaders): Set<string> {
   return names;
 }
 
-/** Copies end-to-end headers only (either direction). */
+/**
+ * Copies end-to-end headers only (either direction).
+ *
+ * @example
+ * ```ts
+ * res.writeHead(answer.statusCode ?? 502, endToEnd(answer.headers));
+ * ```
+ */
 export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
   const skip = hopByHop(headers);
   const out: OutgoingHttpHeaders = {};

@@ -26,7 +26,16 @@ export interface ProxyServerOptions {
   readonly onError?: (message: string) => void;
 }
 
-/** A running proxy. */
+/**
+ * The proxy server.
+ *
+ * @example
+ * ```ts
+ * const server = new ProxyServer({ upstream, protocol: new IdempotencyProtocol({ store }) });
+ * await server.listen("127.0.0.1", 8080);
+ * process.once("SIGTERM", () => server.shutdown(30_000));
+ * ```
+ */
 export class ProxyServer {
   readonly #server: http.Server;
   readonly #options: ProxyServerOptions;

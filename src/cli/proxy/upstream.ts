@@ -29,7 +29,15 @@ export interface BufferedRequest {
   readonly body: Uint8Array | undefined;
 }
 
-/** One upstream service behind the proxy. */
+/**
+ * One upstream service behind the proxy.
+ *
+ * @example
+ * ```ts
+ * const upstream = new Upstream("http://127.0.0.1:3000");
+ * http.createServer((req, res) => upstream.passThrough(req, res)).listen(8080);
+ * ```
+ */
 export class Upstream {
   readonly url: URL;
   readonly #agent: http.Agent;
