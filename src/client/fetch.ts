@@ -151,7 +151,7 @@ async function send(
 
   const started = Date.now();
   const budget = AbortSignal.timeout(settings.deadlineMs);
-  const signal = init?.signal ? AbortSignal.any([init.signal, budget]) : budget;
+  const signal = init?.signal ? either(init.signal, budget) : budget;
 
   for (let attempt = 1; ; attempt++) {
     // A Request's body can be read once; each attempt sends a fresh copy.
@@ -177,6 +177,22 @@ async function send(
     await response?.body?.cancel().catch(() => {});
     await sleep(wait, signal);
   }
+}
+
+/** Aborts when either signal does (`AbortSignal.any` is Node 20.3+ only). */
+function either(a: AbortSignal, b: AbortSignal): AbortSignal {
+  const any = (AbortSignal as { any?: (signals: AbortSignal[]) => AbortSignal }).any;
+  if (typeof any === "function") return any([a, b]);
+
+  const controller = new AbortController();
+  for (const signal of [a, b]) {
+    if (signal.aborted) controller.abort(signal.reason);
+    else
+      signal.addEventListener("abort", () => controller.abort(signal.reason), {
+        once: true,
+      });
+  }
+  return controller.signal;
 }
 
 function isRetryable(response: Response): boolean {
