@@ -78,6 +78,9 @@ export interface RunOptions<T = unknown> extends ExecutionOptions {
 /** The operation `run` executes. */
 export type Operation<T> = (ctx: IdempotencyContext) => T | Promise<T>;
 
+/** The longest retry hint a busy key gives (`retryAfterMs`). */
+const BUSY_RETRY_HINT_MS = 1_000;
+
 interface Flight {
   readonly fingerprint: string;
   readonly promise: Promise<unknown>;
@@ -250,10 +253,12 @@ export class Idempotency {
         case "busy": {
           this.#emit({ type: "busy", id, attempt: outcome.record.attempts });
           const now = Date.now();
+          // Most owners finish well within their lease; the lease's end is
+          // only the worst case (a dead owner). Suggest a short retry.
           const retryAfterMs = clamp(
             outcome.record.leaseUntil - now,
             100,
-            settings.leaseMs,
+            BUSY_RETRY_HINT_MS,
           );
           if (settings.onBusy === "reject") throw inProgressError(id, retryAfterMs);
           if (deadline === 0) deadline = now + settings.waitTimeoutMs;
@@ -520,7 +525,7 @@ function reuseError(id: RecordId): IdempotencyKeyReuseError {
 
 function inProgressError(id: RecordId, retryAfterMs: number): IdempotencyInProgressError {
   return new IdempotencyInProgressError(
-    `An operation with key "${id.key}" is still in progress; retry in ${Math.ceil(retryAfterMs / 1000)} s`,
+    `An operation with key "${id.key}" is still in progress; retry in about ${retryAfterMs} ms`,
     retryAfterMs,
   );
 }
