@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DIST_MAIN = join(ROOT, "dist", "cli", "main.js");
@@ -32,6 +33,12 @@ const output = new WeakMap<
   { stdout: string; stderr: string; closed: boolean; code: number | null }
 >();
 
+// A test that fails before it stops its proxy must not leave it running.
+const started = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of started) child.kill("SIGKILL");
+});
+
 /** Starts the CLI with `args`; the caller owns the child. */
 export function startCli(
   args: readonly string[],
@@ -43,6 +50,8 @@ export function startCli(
     env: { ...process.env, IDEMKIT_STORE: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.add(child);
+  child.once("exit", () => started.delete(child));
   const seen = { stdout: "", stderr: "", closed: false, code: null as number | null };
   output.set(child, seen);
   child.on("close", (code) => {
