@@ -98,6 +98,12 @@ function write(value: unknown, depth: number): string {
 }
 
 function writeObject(object: object, depth: number): string {
+  // Plain objects and arrays are nearly every input: test them first, before
+  // the instanceof checks and the toJSON lookup.
+  const proto = Object.getPrototypeOf(object);
+  if ((proto === Object.prototype || proto === null) && !("toJSON" in object)) {
+    return writePlain(object, depth);
+  }
   if (Array.isArray(object)) {
     let out = "[";
     for (let i = 0; i < object.length; i++) {
@@ -123,14 +129,33 @@ function writeObject(object: object, depth: number): string {
 
   const toJSON = (object as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === "function") return write(toJSON.call(object), depth);
+  return writePlain(object, depth);
+}
 
-  const keys = Object.keys(object);
-  if (keys.length > 1) keys.sort();
+function writePlain(object: object, depth: number): string {
+  const keys = sortKeys(Object.keys(object));
   let out = "{";
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i]!;
     if (i > 0) out += ",";
-    out += `${quoteKey(key)}:${write((object as Record<string, unknown>)[key], depth)}`;
+    out += quoteKey(key);
+    out += ":";
+    out += write((object as Record<string, unknown>)[key], depth);
   }
   return `${out}}`;
+}
+
+/** Sorts in place: insertion sort for the small key lists of real requests. */
+function sortKeys(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const key = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > key) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = key;
+  }
+  return keys;
 }

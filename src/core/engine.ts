@@ -83,7 +83,8 @@ const BUSY_RETRY_HINT_MS = 1_000;
 
 interface Flight {
   readonly fingerprint: string;
-  readonly promise: Promise<unknown>;
+  /** Set right after the claim starts; a duplicate only reads it later. */
+  promise: Promise<unknown> | undefined;
 }
 
 // Executions in flight, per store, so every engine over one store in this
@@ -200,20 +201,36 @@ export class Idempotency {
       return running.promise as Promise<T>;
     }
 
+    // The flight is registered before the claim starts, and removed by the
+    // claim's own `finally`, so no extra promise is made per call.
+    const flight: Flight = { fingerprint, promise: undefined };
+    this.#flights.set(slot, flight);
     const promise = traced(
       id.namespace,
       this.settings.store.kind,
-      this.#claimAndRun(id, fingerprint, settings, operation, keepResult),
+      this.#claimAndRun(slot, flight, id, fingerprint, settings, operation, keepResult),
     );
-    this.#flights.set(slot, { fingerprint, promise });
-    const forget = (): void => {
-      this.#flights.delete(slot);
-    };
-    promise.then(forget, forget);
+    flight.promise = promise;
     return promise;
   }
 
   async #claimAndRun<T>(
+    slot: string,
+    flight: Flight,
+    id: RecordId,
+    fingerprint: string,
+    settings: ExecutionSettings,
+    operation: Operation<T>,
+    keepResult: ((value: T) => boolean) | undefined,
+  ): Promise<T> {
+    try {
+      return await this.#claimLoop(id, fingerprint, settings, operation, keepResult);
+    } finally {
+      if (this.#flights.get(slot) === flight) this.#flights.delete(slot);
+    }
+  }
+
+  async #claimLoop<T>(
     id: RecordId,
     fingerprint: string,
     settings: ExecutionSettings,
