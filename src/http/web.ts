@@ -46,10 +46,17 @@ export function withIdempotency(
     if (step.kind === "pass") return handler(request);
     if (step.kind === "reply") return toWebResponse(step.reply);
 
-    // The body was read to hash it; the handler gets a copy with the bytes.
-    const copy = new Request(request, { body: body.length > 0 ? asBody(body) : null });
     let response: Response;
     try {
+      // The body was read to hash it; the handler gets a fresh request with
+      // the bytes. It is built from the parts, not from `request`, whose
+      // body stream is used up (even when it turned out to be empty).
+      const copy = new Request(request.url, {
+        method: request.method,
+        headers: request.headers,
+        body: body.length > 0 ? asBody(body) : null,
+        signal: request.signal,
+      });
       response = await handler(copy);
     } catch (error) {
       step.fail(error);

@@ -176,6 +176,29 @@ describe("withIdempotency", () => {
     expect(state.runs).toBe(1);
   });
 
+  it("runs a keyed request whose body stream turns out empty, and replays it", async () => {
+    const { handler, state } = counted(async (req) =>
+      Response.json({ text: await req.text() }, { status: 201 }),
+    );
+    const emptyStream = () =>
+      new Request("http://127.0.0.1/things", {
+        method: "POST",
+        headers: { "idempotency-key": '"empty-body"' },
+        body: new ReadableStream<Uint8Array>({
+          start: (controller) => controller.close(),
+        }),
+        duplex: "half",
+      } as RequestInit);
+
+    const first = await handler(emptyStream());
+    const again = await handler(emptyStream());
+
+    expect(first.status).toBe(201);
+    expect(await first.json()).toEqual({ text: "" });
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(state.runs).toBe(1);
+  });
+
   it("frees the key when the handler throws, so the retry runs", async () => {
     const { handler, state } = counted((_req, n) => {
       if (n === 1) throw new Error("boom");
