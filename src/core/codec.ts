@@ -138,18 +138,23 @@ function taggedObject(object: object, depth: number): unknown {
   for (const key of Object.keys(object)) {
     if (key === TAG) tagLike = true;
     const value = toTagged((object as Record<string, unknown>)[key], depth);
-    if (key === "__proto__") {
-      Object.defineProperty(out, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      out[key] = value;
-    }
+    setOwn(out, key, value);
   }
   return tagLike ? { $t: "o", v: out } : out;
+}
+
+/** Sets an own property; a plain assignment to "__proto__" would replace the prototype. */
+function setOwn(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === "__proto__") {
+    Object.defineProperty(out, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    out[key] = value;
+  }
 }
 
 function fromTagged(value: unknown): unknown {
@@ -192,17 +197,7 @@ function plainObject(record: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(record)) {
     const value = fromTagged(record[key]);
-    // A plain assignment to "__proto__" would replace the prototype.
-    if (key === "__proto__") {
-      Object.defineProperty(out, key, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    } else {
-      out[key] = value;
-    }
+    setOwn(out, key, value);
   }
   return out;
 }

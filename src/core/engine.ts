@@ -24,7 +24,6 @@ import {
 } from "./context.js";
 import {
   IdempotencyConfigError,
-  IdempotencyEncodeError,
   IdempotencyInProgressError,
   IdempotencyKeyReuseError,
   IdempotencyLeaseLostError,
@@ -43,8 +42,9 @@ import {
   mergeExecution,
   normalizeEngineOptions,
 } from "./options.js";
+import { reviveStoredError, sealResult, toStoredError } from "./outcomes.js";
 import type { IdempotencyRecord, RecordId, StoredError } from "./record.js";
-import { openEnvelope, sealUnavailable, sealValue } from "./result-envelope.js";
+import { openEnvelope } from "./result-envelope.js";
 import { countEvent, telemetryEnabled, traced } from "./telemetry.js";
 import { type WrapOptions, wrapWith } from "./wrap.js";
 
@@ -350,7 +350,8 @@ export class Idempotency {
       return value;
     }
 
-    const sealed = this.#seal(id, value);
+    const { codec, maxResultBytes } = this.settings;
+    const sealed = sealResult(codec, value, maxResultBytes, logger, id);
     let stored: boolean;
     try {
       stored = await store.complete(id, token, { result: sealed, ttlMs: settings.ttlMs });
@@ -374,34 +375,6 @@ export class Idempotency {
     return value;
   }
 
-  /** Encodes a result; one that cannot be stored becomes a marker instead. */
-  #seal(id: RecordId, value: unknown): string {
-    const { codec, maxResultBytes, logger } = this.settings;
-    let sealed: string;
-    try {
-      sealed = sealValue(codec.encode(value));
-    } catch (error) {
-      const reason =
-        error instanceof IdempotencyEncodeError
-          ? error.message
-          : `Encoding failed: ${String(error)}`;
-      logger.warn({ id, err: error }, `idemkit: result not stored: ${reason}`);
-      return sealUnavailable(reason);
-    }
-
-    // Length in UTF-16 units bounds the UTF-8 size from below; only measure
-    // bytes when the cheap bound does not settle it.
-    if (
-      sealed.length * 3 > maxResultBytes &&
-      Buffer.byteLength(sealed) > maxResultBytes
-    ) {
-      const reason = `The result is larger than ${maxResultBytes} bytes`;
-      logger.warn({ id }, `idemkit: result not stored: ${reason}`);
-      return sealUnavailable(reason);
-    }
-    return sealed;
-  }
-
   async #recordFailure(
     id: RecordId,
     token: number,
@@ -422,7 +395,7 @@ export class Idempotency {
 
     try {
       const stored = await store.fail(id, token, {
-        error: storedError(error, final),
+        error: toStoredError(error, final),
         ttlMs: settings.ttlMs,
       });
       if (!stored) this.#emit({ type: "lease_lost", id, attempt, token, error });
@@ -503,35 +476,6 @@ export class Idempotency {
     if (onEvent === undefined && !CHANNELS[event.type].hasSubscribers) return;
     emit(onEvent, Object.assign({ store: store.kind }, event));
   }
-}
-
-/** The stored form of a thrown value. */
-function storedError(error: unknown, final: boolean): StoredError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      code: typeof code === "string" ? code : undefined,
-      final,
-    };
-  }
-  return { name: "Error", message: String(error), final };
-}
-
-/**
- * A cached failure, rethrown: an `Error` with the original name, message
- * and code, and `replayed: true`.
- */
-function reviveStoredError(stored: StoredError): Error {
-  const error = new Error(stored.message) as Error & {
-    code?: string;
-    replayed?: boolean;
-  };
-  error.name = stored.name;
-  if (stored.code !== undefined) error.code = stored.code;
-  error.replayed = true;
-  return error;
 }
 
 function reuseError(id: RecordId): IdempotencyKeyReuseError {

@@ -9,10 +9,10 @@ import {
   IdempotencyStoreError,
 } from "../../core/errors.js";
 import type { IdempotencyEvent } from "../../core/events.js";
+import { reviveStoredError as reviveError } from "../../core/outcomes.js";
 import type { IdempotencyRecord, RecordId } from "../../core/record.js";
 import { openEnvelope } from "../../core/result-envelope.js";
 import { asPgStoreError } from "./client.js";
-import { reviveError } from "./transaction-parts.js";
 
 /** Replays a settled record: its value, or its cached failure rethrown. */
 export function replay<T>(

@@ -3,12 +3,9 @@
  * batch, and result sealing and replay with the engine's envelope.
  */
 import { createHash } from "node:crypto";
-import type { Codec } from "../../core/codec.js";
 import type { IdempotencyContext } from "../../core/context.js";
-import { IdempotencyEncodeError, IdempotencyStepError } from "../../core/errors.js";
-import type { Logger } from "../../core/logger.js";
-import type { RecordId, StoredError } from "../../core/record.js";
-import { sealUnavailable, sealValue } from "../../core/result-envelope.js";
+import { IdempotencyStepError } from "../../core/errors.js";
+import type { RecordId } from "../../core/record.js";
 import { COLUMNS, NOW_MS } from "./queries.js";
 import { toPgText } from "./rows.js";
 
@@ -123,57 +120,4 @@ function recordRead(table: string, id: RecordId): string {
   return `SELECT ${columns}, c.now_ms FROM (SELECT ${NOW_MS} AS now_ms) c
 LEFT JOIN ${table} r ON r.namespace = ${literal(id.namespace)}
   AND r.scope = ${literal(id.scope)} AND r.key = ${literal(id.key)};`;
-}
-
-/** Encodes a result into the engine's envelope; one that cannot be stored becomes a marker. */
-export function sealResult(
-  codec: Codec,
-  value: unknown,
-  maxBytes: number,
-  logger: Logger,
-  id: RecordId,
-): string {
-  let sealed: string;
-  try {
-    sealed = sealValue(codec.encode(value));
-  } catch (error) {
-    const reason =
-      error instanceof IdempotencyEncodeError
-        ? error.message
-        : `Encoding failed: ${String(error)}`;
-    logger.warn({ id, err: error }, `idemkit: result not stored: ${reason}`);
-    return sealUnavailable(reason);
-  }
-  if (Buffer.byteLength(sealed) > maxBytes) {
-    const reason = `The result is larger than ${maxBytes} bytes`;
-    logger.warn({ id }, `idemkit: result not stored: ${reason}`);
-    return sealUnavailable(reason);
-  }
-  return sealed;
-}
-
-/** The stored form of a thrown value, as the engine stores it. */
-export function toStoredError(error: unknown, final: boolean): StoredError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return {
-      name: error.name,
-      message: error.message,
-      code: typeof code === "string" ? code : undefined,
-      final,
-    };
-  }
-  return { name: "Error", message: String(error), final };
-}
-
-/** A cached failure rethrown, as the engine rethrows it (`replayed: true`). */
-export function reviveError(stored: StoredError): Error {
-  const error = new Error(stored.message) as Error & {
-    code?: string;
-    replayed?: boolean;
-  };
-  error.name = stored.name;
-  if (stored.code !== undefined) error.code = stored.code;
-  error.replayed = true;
-  return error;
 }

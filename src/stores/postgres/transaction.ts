@@ -36,6 +36,7 @@ import { type EventHandler, emit, type IdempotencyEvent } from "../../core/event
 import { validateKey, validateName, validateScope } from "../../core/keys.js";
 import { type Logger, silentLogger } from "../../core/logger.js";
 import { DEFAULTS, type ExecutionOptions, mergeExecution } from "../../core/options.js";
+import { sealResult, toStoredError } from "../../core/outcomes.js";
 import type { IdempotencyRecord, RecordId } from "../../core/record.js";
 import { decideClaim } from "../transitions.js";
 import {
@@ -54,9 +55,7 @@ import { OperationFailed, replay, timed } from "./transaction-outcome.js";
 import {
   advisoryKey,
   openingBatch,
-  sealResult,
   TransactionContext,
-  toStoredError,
   waitingBatch,
 } from "./transaction-parts.js";
 
