@@ -14,7 +14,7 @@
  * - A's result cannot be stored: the record completes with a marker, so B
  *   gets `IdempotencyResultUnavailableError` instead of a second execution.
  */
-import type { ClaimOutcome, IdempotencyStore } from "../stores/contract.js";
+import type { ClaimOutcome, ClaimRequest, IdempotencyStore } from "../stores/contract.js";
 import { hashValue } from "./canonical.js";
 import {
   asStoreError,
@@ -201,14 +201,39 @@ export class Idempotency {
       return running.promise as Promise<T>;
     }
 
+    const { store } = this.settings;
+    const request: ClaimRequest = {
+      id,
+      fingerprint,
+      leaseMs: settings.leaseMs,
+      ttlMs: settings.ttlMs,
+    };
+
+    // An in-process store answers at once: a replay or a mismatch then
+    // settles here, without a flight or a promise hop of the engine's.
+    let first: ClaimOutcome | undefined;
+    if (store.claimSync !== undefined) {
+      try {
+        first = store.claimSync(request);
+        if (first.kind === "replay")
+          return Promise.resolve(this.#replay<T>(first.record));
+        if (first.kind === "mismatch") {
+          this.#emit({ type: "mismatch", id });
+          return Promise.reject(reuseError(id));
+        }
+      } catch (error) {
+        return Promise.reject(first === undefined ? claimError(store, id, error) : error);
+      }
+    }
+
     // The flight is registered before the claim starts, and removed by the
     // claim's own `finally`, so no extra promise is made per call.
     const flight: Flight = { fingerprint, promise: undefined };
     this.#flights.set(slot, flight);
     const promise = traced(
       id.namespace,
-      this.settings.store.kind,
-      this.#claimAndRun(slot, flight, id, fingerprint, settings, operation, keepResult),
+      store.kind,
+      this.#claimAndRun(slot, flight, request, first, settings, operation, keepResult),
     );
     flight.promise = promise;
     return promise;
@@ -217,76 +242,69 @@ export class Idempotency {
   async #claimAndRun<T>(
     slot: string,
     flight: Flight,
-    id: RecordId,
-    fingerprint: string,
-    settings: ExecutionSettings,
-    operation: Operation<T>,
-    keepResult: ((value: T) => boolean) | undefined,
-  ): Promise<T> {
-    try {
-      return await this.#claimLoop(id, fingerprint, settings, operation, keepResult);
-    } finally {
-      if (this.#flights.get(slot) === flight) this.#flights.delete(slot);
-    }
-  }
-
-  async #claimLoop<T>(
-    id: RecordId,
-    fingerprint: string,
+    request: ClaimRequest,
+    first: ClaimOutcome | undefined,
     settings: ExecutionSettings,
     operation: Operation<T>,
     keepResult: ((value: T) => boolean) | undefined,
   ): Promise<T> {
     const { store } = this.settings;
-    const request = { id, fingerprint, leaseMs: settings.leaseMs, ttlMs: settings.ttlMs };
+    const { id } = request;
+    let pending = first;
     let deadline = 0;
     let wait = 5;
 
-    for (;;) {
-      let outcome: ClaimOutcome;
-      try {
-        outcome = await store.claim(request);
-      } catch (error) {
-        throw asStoreError(
-          error,
-          `Could not claim key "${id.key}" in the ${store.kind} store`,
-        );
-      }
+    try {
+      for (;;) {
+        let outcome: ClaimOutcome;
+        if (pending !== undefined) {
+          outcome = pending;
+          pending = undefined;
+        } else {
+          try {
+            outcome = await store.claim(request);
+          } catch (error) {
+            throw claimError(store, id, error);
+          }
+        }
 
-      switch (outcome.kind) {
-        case "acquired":
-          return this.#own(
-            outcome.record,
-            outcome.takenOver,
-            settings,
-            operation,
-            keepResult,
-          );
-        case "replay":
-          return this.#replay<T>(outcome.record);
-        case "mismatch":
-          this.#emit({ type: "mismatch", id });
-          throw reuseError(id);
-        case "busy": {
-          this.#emit({ type: "busy", id, attempt: outcome.record.attempts });
-          const now = Date.now();
-          // Most owners finish well within their lease; the lease's end is
-          // only the worst case (a dead owner). Suggest a short retry.
-          const retryAfterMs = clamp(
-            outcome.record.leaseUntil - now,
-            100,
-            BUSY_RETRY_HINT_MS,
-          );
-          if (settings.onBusy === "reject") throw inProgressError(id, retryAfterMs);
-          if (deadline === 0) deadline = now + settings.waitTimeoutMs;
-          if (now >= deadline) throw inProgressError(id, retryAfterMs);
+        switch (outcome.kind) {
+          case "acquired":
+            return await this.#own(
+              outcome.record,
+              outcome.takenOver,
+              settings,
+              operation,
+              keepResult,
+            );
+          case "replay":
+            return this.#replay<T>(outcome.record);
+          case "mismatch":
+            this.#emit({ type: "mismatch", id });
+            throw reuseError(id);
+          case "busy": {
+            this.#emit({ type: "busy", id, attempt: outcome.record.attempts });
+            const now = Date.now();
+            // Most owners finish well within their lease; the lease's end is
+            // only the worst case (a dead owner). Suggest a short retry.
+            const retryAfterMs = clamp(
+              outcome.record.leaseUntil - now,
+              100,
+              BUSY_RETRY_HINT_MS,
+            );
+            if (settings.onBusy === "reject") throw inProgressError(id, retryAfterMs);
+            if (deadline === 0) deadline = now + settings.waitTimeoutMs;
+            if (now >= deadline) throw inProgressError(id, retryAfterMs);
 
-          // Capped exponential backoff with jitter, never past the deadline.
-          const pause = Math.min(wait * (0.5 + Math.random() / 2), deadline - now);
-          wait = Math.min(wait * 2, 500);
-          await sleep(pause);
+            // Capped exponential backoff with jitter, never past the deadline.
+            const pause = Math.min(wait * (0.5 + Math.random() / 2), deadline - now);
+            wait = Math.min(wait * 2, 500);
+            await sleep(pause);
+          }
         }
       }
+    } finally {
+      if (this.#flights.get(slot) === flight) this.#flights.delete(slot);
     }
   }
 
@@ -354,7 +372,11 @@ export class Idempotency {
     const sealed = sealResult(codec, value, maxResultBytes, logger, id);
     let stored: boolean;
     try {
-      stored = await store.complete(id, token, { result: sealed, ttlMs: settings.ttlMs });
+      const completion = { result: sealed, ttlMs: settings.ttlMs };
+      stored =
+        store.completeSync !== undefined
+          ? store.completeSync(id, token, completion)
+          : await store.complete(id, token, completion);
     } catch (error) {
       throw asStoreError(
         error,
@@ -476,6 +498,17 @@ export class Idempotency {
     if (onEvent === undefined && !CHANNELS[event.type].hasSubscribers) return;
     emit(onEvent, Object.assign({ store: store.kind }, event));
   }
+}
+
+function claimError(
+  store: IdempotencyStore,
+  id: RecordId,
+  error: unknown,
+): IdempotencyStoreError {
+  return asStoreError(
+    error,
+    `Could not claim key "${id.key}" in the ${store.kind} store`,
+  );
 }
 
 function reuseError(id: RecordId): IdempotencyKeyReuseError {

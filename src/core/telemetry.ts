@@ -12,6 +12,7 @@ interface Attributes {
 }
 
 interface Span {
+  isRecording(): boolean;
   setAttribute(name: string, value: string | number | boolean): unknown;
   setStatus(status: { code: number; message?: string }): unknown;
   recordException(exception: Error | string): unknown;
@@ -92,6 +93,8 @@ export function traced<T>(name: string, store: string, promise: Promise<T>): Pro
   const span = currentTracer(otel).startSpan(`idemkit ${name}`, {
     attributes: { "idemkit.name": name, "idemkit.store": store },
   });
+  // With no SDK registered every span is a no-op: skip the bookkeeping.
+  if (!span.isRecording()) return promise;
   promise.then(
     () => span.end(),
     (error: unknown) => {

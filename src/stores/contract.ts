@@ -104,6 +104,14 @@ export interface IdempotencyStore {
   readonly maxResultBytes?: number | undefined;
 
   claim(request: ClaimRequest): Promise<ClaimOutcome>;
+  /**
+   * Optional, for stores in the process (memory, SQLite): `claim` answered
+   * synchronously. The engine then settles replays without a promise hop of
+   * its own. It must behave exactly as `claim`.
+   */
+  claimSync?(request: ClaimRequest): ClaimOutcome;
+  /** Optional, like `claimSync`: `complete` answered synchronously. */
+  completeSync?(id: RecordId, token: number, request: CompleteRequest): boolean;
   complete(id: RecordId, token: number, request: CompleteRequest): Promise<boolean>;
   fail(id: RecordId, token: number, request: FailRequest): Promise<boolean>;
   /** Renews the owner's lease to `leaseMs` from now. */

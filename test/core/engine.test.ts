@@ -213,6 +213,35 @@ describe("failures", () => {
   });
 });
 
+describe("in-process stores answering synchronously", () => {
+  it("turns a failing synchronous claim into IdempotencyStoreError, without running", async () => {
+    const store = new MemoryStore();
+    await store.close();
+    let runs = 0;
+    const op = idempotent(async () => ++runs, { store, key: "k" });
+
+    await expect(op()).rejects.toBeInstanceOf(IdempotencyStoreError);
+    expect(runs).toBe(0);
+  });
+
+  it("answers the same through the synchronous and the asynchronous claim", async () => {
+    const store = new MemoryStore();
+    const direct = new Idempotency({ store });
+    const viaPromises = new Idempotency({ store: anotherProcessView(store) });
+    await direct.run("k", async () => ({ at: new Date(0) }), { payload: 1 });
+
+    const fromSync = await direct.run("k", async () => "again", { payload: 1 });
+    const fromAsync = await viaPromises.run("k", async () => "again", { payload: 1 });
+    const mismatch = await direct
+      .run("k", async () => "x", { payload: 2 })
+      .catch((e: Error) => e.name);
+
+    expect(fromSync).toEqual({ at: new Date(0) });
+    expect(fromAsync).toEqual(fromSync);
+    expect(mismatch).toBe("IdempotencyKeyReuseError");
+  });
+});
+
 describe("busy keys", () => {
   it("rejects at once with onBusy: reject while another process runs the key", async () => {
     const store = new MemoryStore();

@@ -24,6 +24,7 @@ describe("OpenTelemetry", () => {
             };
             spans.push(span);
             return {
+              isRecording: () => true,
               setAttribute: () => undefined,
               setStatus: (status: { code: number }) => {
                 span.status = status;

@@ -83,6 +83,10 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    return this.claimSync(request);
+  }
+
+  claimSync(request: ClaimRequest): ClaimOutcome {
     if (this.#closed) throw new IdempotencyStoreError("The memory store is closed");
     const slot = slotOf(request.id);
     const outcome = decideClaim(this.#records.get(slot), request, this.#now());
@@ -95,6 +99,10 @@ export class MemoryStore implements IdempotencyStore {
     token: number,
     request: CompleteRequest,
   ): Promise<boolean> {
+    return this.completeSync(id, token, request);
+  }
+
+  completeSync(id: RecordId, token: number, request: CompleteRequest): boolean {
     const slot = slotOf(id);
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;

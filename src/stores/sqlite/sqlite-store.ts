@@ -134,6 +134,10 @@ export class SqliteStore implements IdempotencyStore {
   }
 
   async claim(request: ClaimRequest): Promise<ClaimOutcome> {
+    return this.claimSync(request);
+  }
+
+  claimSync(request: ClaimRequest): ClaimOutcome {
     return this.#guard("claim", () => this.#claimTx(request, Date.now()));
   }
 
@@ -142,6 +146,10 @@ export class SqliteStore implements IdempotencyStore {
     token: number,
     request: CompleteRequest,
   ): Promise<boolean> {
+    return this.completeSync(id, token, request);
+  }
+
+  completeSync(id: RecordId, token: number, request: CompleteRequest): boolean {
     return this.#guard("complete", () => {
       const now = Date.now();
       const info = this.#statement(SQL.complete).run(
