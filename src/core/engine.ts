@@ -22,14 +22,8 @@ import {
   OwnerContext,
   runInContext,
 } from "./context.js";
-import {
-  IdempotencyConfigError,
-  IdempotencyInProgressError,
-  IdempotencyKeyReuseError,
-  IdempotencyLeaseLostError,
-  IdempotencyResultUnavailableError,
-  IdempotencyStoreError,
-} from "./errors.js";
+import { claimError, inProgressError, reuseError } from "./engine-errors.js";
+import { IdempotencyConfigError, IdempotencyLeaseLostError } from "./errors.js";
 import { CHANNELS, emit, type IdempotencyEvent } from "./events.js";
 import { LeaseKeeper } from "./heartbeat.js";
 import { validateKey, validateName, validateScope } from "./keys.js";
@@ -42,9 +36,8 @@ import {
   mergeExecution,
   normalizeEngineOptions,
 } from "./options.js";
-import { reviveStoredError, sealResult, toStoredError } from "./outcomes.js";
+import { replayOutcome, sealResult, toStoredError } from "./outcomes.js";
 import type { IdempotencyRecord, RecordId, StoredError } from "./record.js";
-import { openEnvelope } from "./result-envelope.js";
 import { countEvent, telemetryEnabled, traced } from "./telemetry.js";
 import { type WrapOptions, wrapWith } from "./wrap.js";
 
@@ -461,35 +454,12 @@ export class Idempotency {
       scope: record.scope,
       key: record.key,
     };
-    if (record.status === "failed" && record.error !== undefined) {
-      this.#emit({ type: "replayed", id, replayedError: true });
-      throw reviveStoredError(record.error);
-    }
-
-    const envelope =
-      record.result === undefined ? undefined : openEnvelope(record.result);
-    if (envelope === undefined) {
-      throw new IdempotencyStoreError(
-        `The record for key "${id.key}" holds no readable result`,
-      );
-    }
-    this.#emit({ type: "replayed", id });
-    if (envelope.kind === "unavailable") {
-      throw new IdempotencyResultUnavailableError(
-        `The operation for key "${id.key}" already ran, but its result cannot be replayed: ${envelope.reason}`,
-      );
-    }
-
-    try {
-      return this.settings.codec.decode(envelope.text) as T;
-    } catch (error) {
-      throw new IdempotencyStoreError(
-        `The stored result for key "${id.key}" could not be decoded`,
-        {
-          cause: error,
-        },
-      );
-    }
+    this.#emit({
+      type: "replayed",
+      id,
+      replayedError: record.status === "failed" || undefined,
+    });
+    return replayOutcome<T>(record, this.settings.codec);
   }
 
   #emit(event: Omit<IdempotencyEvent, "store">): void {
@@ -498,30 +468,6 @@ export class Idempotency {
     if (onEvent === undefined && !CHANNELS[event.type].hasSubscribers) return;
     emit(onEvent, Object.assign({ store: store.kind }, event));
   }
-}
-
-function claimError(
-  store: IdempotencyStore,
-  id: RecordId,
-  error: unknown,
-): IdempotencyStoreError {
-  return asStoreError(
-    error,
-    `Could not claim key "${id.key}" in the ${store.kind} store`,
-  );
-}
-
-function reuseError(id: RecordId): IdempotencyKeyReuseError {
-  return new IdempotencyKeyReuseError(
-    `Key "${id.key}" was already used for a different request; use a new key for a new request`,
-  );
-}
-
-function inProgressError(id: RecordId, retryAfterMs: number): IdempotencyInProgressError {
-  return new IdempotencyInProgressError(
-    `An operation with key "${id.key}" is still in progress; retry in about ${retryAfterMs} ms`,
-    retryAfterMs,
-  );
 }
 
 function clamp(value: number, low: number, high: number): number {

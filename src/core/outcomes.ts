@@ -4,10 +4,14 @@
  * exactly alike.
  */
 import type { Codec } from "./codec.js";
-import { IdempotencyEncodeError } from "./errors.js";
+import {
+  IdempotencyEncodeError,
+  IdempotencyResultUnavailableError,
+  IdempotencyStoreError,
+} from "./errors.js";
 import type { Logger } from "./logger.js";
-import type { RecordId, StoredError } from "./record.js";
-import { sealUnavailable, sealValue } from "./result-envelope.js";
+import type { IdempotencyRecord, RecordId, StoredError } from "./record.js";
+import { openEnvelope, sealUnavailable, sealValue } from "./result-envelope.js";
 
 /**
  * Encodes a result into its envelope. A result that cannot be stored (the
@@ -70,4 +74,39 @@ export function reviveStoredError(stored: StoredError): Error {
   if (stored.code !== undefined) error.code = stored.code;
   error.replayed = true;
   return error;
+}
+
+/**
+ * What a duplicate gets from a settled record: the decoded result, or a
+ * throw — the cached failure, `IdempotencyResultUnavailableError` for a
+ * result that could not be stored, `IdempotencyStoreError` for a record
+ * that cannot be read.
+ */
+export function replayOutcome<T>(record: IdempotencyRecord, codec: Codec): T {
+  if (record.status === "failed" && record.error !== undefined) {
+    throw reviveStoredError(record.error);
+  }
+
+  const envelope = record.result === undefined ? undefined : openEnvelope(record.result);
+  if (envelope === undefined) {
+    throw new IdempotencyStoreError(
+      `The record for key "${record.key}" holds no readable result`,
+    );
+  }
+  if (envelope.kind === "unavailable") {
+    throw new IdempotencyResultUnavailableError(
+      `The operation for key "${record.key}" already ran, but its result cannot be replayed: ${envelope.reason}`,
+    );
+  }
+
+  try {
+    return codec.decode(envelope.text) as T;
+  } catch (error) {
+    throw new IdempotencyStoreError(
+      `The stored result for key "${record.key}" could not be decoded`,
+      {
+        cause: error,
+      },
+    );
+  }
 }

@@ -4,14 +4,10 @@
  * codec and result envelope, and the small helpers the runner shares.
  */
 import type { Codec } from "../../core/codec.js";
-import {
-  IdempotencyResultUnavailableError,
-  IdempotencyStoreError,
-} from "../../core/errors.js";
+import { IdempotencyStoreError } from "../../core/errors.js";
 import type { IdempotencyEvent } from "../../core/events.js";
-import { reviveStoredError as reviveError } from "../../core/outcomes.js";
+import { replayOutcome } from "../../core/outcomes.js";
 import type { IdempotencyRecord, RecordId } from "../../core/record.js";
-import { openEnvelope } from "../../core/result-envelope.js";
 import { asPgStoreError } from "./client.js";
 
 /** Replays a settled record: its value, or its cached failure rethrown. */
@@ -25,33 +21,18 @@ export function replay<T>(
     scope: record.scope,
     key: record.key,
   };
-  if (record.status === "failed" && record.error !== undefined) {
-    emitEvent({ type: "replayed", id, replayedError: true });
-    throw new OperationFailed(reviveError(record.error));
-  }
-  const envelope = record.result === undefined ? undefined : openEnvelope(record.result);
-  if (envelope === undefined) {
-    throw new IdempotencyStoreError(
-      `The record for key "${id.key}" holds no readable result`,
-    );
-  }
-  emitEvent({ type: "replayed", id });
-  if (envelope.kind === "unavailable") {
-    throw new OperationFailed(
-      new IdempotencyResultUnavailableError(
-        `The operation for key "${id.key}" already ran, but its result cannot be replayed: ${envelope.reason}`,
-      ),
-    );
-  }
+  emitEvent({
+    type: "replayed",
+    id,
+    replayedError: record.status === "failed" || undefined,
+  });
   try {
-    return codec.decode(envelope.text) as T;
+    return replayOutcome<T>(record, codec);
   } catch (error) {
-    throw new IdempotencyStoreError(
-      `The stored result for key "${id.key}" could not be decoded`,
-      {
-        cause: error,
-      },
-    );
+    // An unreadable record is the store's fault; a cached failure or an
+    // unavailable result is the operation's outcome, passed on as is.
+    if (error instanceof IdempotencyStoreError) throw error;
+    throw new OperationFailed(error);
   }
 }
 
