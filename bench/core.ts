@@ -39,11 +39,13 @@ async function firstExecutions(
   store: IdempotencyStore,
   ops: number,
   tag: string,
+  asyncContext = true,
 ): Promise<number> {
   const wrapped = idempotent(operation, {
     store,
     name: "bench",
     key: (input) => input.id,
+    asyncContext,
   });
   return measure(ROUNDS, ops, async (round) => {
     for (let i = 0; i < ops; i++) await wrapped(inputOf(`${tag}-${round}-${i}`));
@@ -85,7 +87,14 @@ rows.push(["plain async call (baseline)", baseline, "1.000×", ""]);
 // A fresh store per case: the first-execution case leaves hundreds of
 // thousands of records behind, and the garbage collector would charge
 // walking them to whatever runs next.
+// The asyncContext: false case runs first: once any AsyncLocalStorage has
+// run in a process, its promise hooks stay on for every later case.
 const memoryCases: Array<[string, (store: MemoryStore) => Promise<number>, string]> = [
+  [
+    "memory: first execution, asyncContext: false",
+    (store) => firstExecutions(store, MEMORY_OPS, "n", false),
+    "",
+  ],
   [
     "memory: first execution (fresh key)",
     (store) => firstExecutions(store, MEMORY_OPS, "m"),

@@ -348,7 +348,9 @@ export class Idempotency {
 
     let value: T;
     try {
-      value = await runInContext(ctx, () => operation(ctx));
+      value = await (this.settings.asyncContext
+        ? runInContext(ctx, () => operation(ctx))
+        : operation(ctx));
     } catch (error) {
       heartbeat?.stop();
       await this.#recordFailure(id, token, attempt, error, settings);

@@ -122,6 +122,21 @@ describe("context", () => {
   });
 });
 
+describe("asyncContext: false", () => {
+  it("still hands ctx to run(), but not to the accessor", async () => {
+    const idem = new Idempotency({ store: new MemoryStore(), asyncContext: false });
+    let seen: unknown = "unset";
+
+    const attempt = await idem.run("k", async (ctx) => {
+      seen = getIdempotencyContext();
+      return ctx.step("one", () => ctx.attempt);
+    });
+
+    expect(attempt).toBe(1);
+    expect(seen).toBeUndefined();
+  });
+});
+
 describe("events", () => {
   it("reports each transition to onEvent and to diagnostics_channel", async () => {
     const store = new MemoryStore();
