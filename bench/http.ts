@@ -16,32 +16,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { type AutocannonResult, autocannon } from "./autocannon.js";
 import { printTable } from "./support.js";
 
 type Framework = "fastify" | "express";
 type Mode = "bare" | "memory" | "redis";
-
-interface AutocannonResult {
-  requests: { average: number; total: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-interface AutocannonOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-  requests?: { setupRequest: (req: { headers: Record<string, string> }) => unknown }[];
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (
-  options: AutocannonOptions,
-) => Promise<AutocannonResult>;
 
 const SELF = fileURLToPath(import.meta.url);
 const BUILT = existsSync(

@@ -10,30 +10,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type AutocannonResult, autocannon } from "./autocannon.js";
 import { printTable } from "./support.js";
-
-interface AutocannonResult {
-  requests: { average: number };
-  latency: { p50: number; p99: number };
-  non2xx: number;
-  errors: number;
-}
-interface AutocannonOptions {
-  url: string;
-  connections: number;
-  duration: number;
-  method: string;
-  headers: Record<string, string>;
-  body: string;
-  requests?: { setupRequest: (req: { headers: Record<string, string> }) => unknown }[];
-}
-const autocannon = createRequire(import.meta.url)("autocannon") as (
-  options: AutocannonOptions,
-) => Promise<AutocannonResult>;
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECONDS = Math.min(Number(process.argv[2] ?? 5), 20);

@@ -95,7 +95,7 @@ interface ClientSettings {
  *   headers: { "content-type": "application/json" },
  *   body: JSON.stringify({ amount: 10 }),
  * });
- * if (res.replayed) console.log("the first attempt had gone through");
+ * if (res.replayed) log.info("the first attempt had gone through");
  * ```
  */
 export function createIdempotentFetch(

@@ -12,7 +12,7 @@
  *   headers: { "content-type": "application/json" },
  *   body: JSON.stringify({ sku: "A1" }),
  * });
- * console.log(res.status, res.replayed);
+ * log.info({ status: res.status, replayed: res.replayed }, "payment sent");
  * ```
  */
 export { fullJitter, parseRetryAfter } from "./backoff.js";

@@ -2,9 +2,9 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { IdempotencyStore } from "../stores/contract.js";
 import type { Codec } from "./codec.js";
 import {
+  asStoreError,
   IdempotencyLeaseLostError,
   IdempotencyStepError,
-  IdempotencyStoreError,
 } from "./errors.js";
 import type { RecordId } from "./record.js";
 
@@ -173,11 +173,4 @@ export class OwnerContext implements IdempotencyContext {
     }
     return value;
   }
-}
-
-/** Wraps anything a store threw as `IdempotencyStoreError` (kept as is if it is one). */
-export function asStoreError(error: unknown, message: string): IdempotencyStoreError {
-  if (error instanceof IdempotencyStoreError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new IdempotencyStoreError(`${message}: ${detail}`, { cause: error });
 }

@@ -3,8 +3,8 @@
  * place so every entry point words them alike.
  */
 import type { IdempotencyStore } from "../stores/contract.js";
-import { asStoreError } from "./context.js";
 import {
+  asStoreError,
   IdempotencyInProgressError,
   IdempotencyKeyReuseError,
   type IdempotencyStoreError,

@@ -16,14 +16,13 @@
  */
 import type { ClaimOutcome, ClaimRequest, IdempotencyStore } from "../stores/contract.js";
 import { hashValue } from "./canonical.js";
+import { type IdempotencyContext, OwnerContext, runInContext } from "./context.js";
+import { claimError, inProgressError, reuseError } from "./engine-errors.js";
 import {
   asStoreError,
-  type IdempotencyContext,
-  OwnerContext,
-  runInContext,
-} from "./context.js";
-import { claimError, inProgressError, reuseError } from "./engine-errors.js";
-import { IdempotencyConfigError, IdempotencyLeaseLostError } from "./errors.js";
+  IdempotencyConfigError,
+  IdempotencyLeaseLostError,
+} from "./errors.js";
 import { CHANNELS, emit, type IdempotencyEvent } from "./events.js";
 import { LeaseKeeper } from "./heartbeat.js";
 import { validateKey, validateName, validateScope } from "./keys.js";
@@ -37,7 +36,12 @@ import {
   normalizeEngineOptions,
 } from "./options.js";
 import { replayOutcome, sealResult, toStoredError } from "./outcomes.js";
-import type { IdempotencyRecord, RecordId, StoredError } from "./record.js";
+import {
+  type IdempotencyRecord,
+  type RecordId,
+  type StoredError,
+  slotOf,
+} from "./record.js";
 import { countEvent, telemetryEnabled, traced } from "./telemetry.js";
 import { type WrapOptions, wrapWith } from "./wrap.js";
 
@@ -184,7 +188,7 @@ export class Idempotency {
     operation: Operation<T>,
     keepResult?: (value: T) => boolean,
   ): Promise<T> {
-    const slot = `${id.namespace.length}:${id.namespace}${id.scope.length}:${id.scope}${id.key}`;
+    const slot = slotOf(id);
     const running = this.#flights.get(slot);
     if (running !== undefined) {
       if (running.fingerprint !== fingerprint) {

@@ -246,6 +246,21 @@ export class IdempotencyStepError extends IdempotencyError {
   }
 }
 
+/**
+ * Wraps anything a store or its driver threw as `IdempotencyStoreError`
+ * (kept as is if it already is one), with the original as `cause`.
+ *
+ * @example
+ * ```ts
+ * throw asStoreError(err, "Redis failed (claim)"); // "Redis failed (claim): ECONNREFUSED"
+ * ```
+ */
+export function asStoreError(error: unknown, message: string): IdempotencyStoreError {
+  if (error instanceof IdempotencyStoreError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new IdempotencyStoreError(`${message}: ${detail}`, { cause: error });
+}
+
 const KNOWN_CODES = new Set<string>(Object.values(ERROR_CODES));
 
 /**

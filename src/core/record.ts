@@ -90,3 +90,12 @@ export function updateRecord(
     expiresAt: "expiresAt" in changes ? changes.expiresAt! : record.expiresAt,
   };
 }
+
+/**
+ * One string per record id, for in-process maps (the memory store, the
+ * engine's in-flight calls). The length prefixes make it unambiguous: no
+ * two ids, whatever their characters, give the same string.
+ */
+export function slotOf(id: RecordId): string {
+  return `${id.namespace.length}:${id.namespace}${id.scope.length}:${id.scope}${id.key}`;
+}

@@ -3,6 +3,7 @@ import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors
 import {
   type IdempotencyRecord,
   type RecordId,
+  slotOf,
   updateRecord,
 } from "../../core/record.js";
 import type {
@@ -264,9 +265,4 @@ export class MemoryStore implements IdempotencyStore {
     }
     return removed;
   }
-}
-
-/** One string per record id; the length prefixes make it unambiguous. */
-function slotOf(id: RecordId): string {
-  return `${id.namespace.length}:${id.namespace}${id.scope.length}:${id.scope}${id.key}`;
 }

@@ -3,7 +3,7 @@
  * a `pg` Pool of any 8.x version fits, and so does anything shaped like it
  * (tests adapt PGlite to it).
  */
-import { IdempotencyStoreError } from "../../core/errors.js";
+import { asStoreError, IdempotencyStoreError } from "../../core/errors.js";
 
 /**
  * A query result: the rows and, for writes, how many rows changed.
@@ -136,9 +136,5 @@ export async function runQuery(
 
 /** Wraps a driver error as `IdempotencyStoreError`, keeping it as `cause`. */
 export function asPgStoreError(error: unknown, what: string): IdempotencyStoreError {
-  if (error instanceof IdempotencyStoreError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new IdempotencyStoreError(`Postgres store: ${what} failed: ${detail}`, {
-    cause: error,
-  });
+  return asStoreError(error, `Postgres store: ${what} failed`);
 }

@@ -16,7 +16,7 @@ import { asPgStoreError, type PgPool } from "./client.js";
  *
  * @example
  * ```ts
- * for (const m of MIGRATIONS) console.log(m.version, m.name);
+ * const { version, name } = MIGRATIONS[0]!; // 1, "001-create-records.sql"
  * ```
  */
 export interface Migration {

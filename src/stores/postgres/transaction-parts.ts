@@ -63,9 +63,10 @@ export function advisoryKey(table: string, id: RecordId): string {
 }
 
 // Text reaches the opening batch only as a Unicode-escaped literal: every
-// character but letters, digits and a few safe marks becomes `\+XXXXXX`, so
-// neither a quote nor a backslash from a caller ever appears in the SQL. A
-// literal (not a function of one) keeps the primary key index usable.
+// character but letters, digits and a few safe marks becomes `\+` and six
+// hex digits, so neither a quote nor a backslash from a caller ever appears
+// in the SQL. A literal (not a function of one) keeps the primary key index
+// usable.
 const SAFE_CHAR = /^[A-Za-z0-9 _.:-]$/;
 
 function literal(text: string): string {

@@ -9,8 +9,8 @@
  *   from encoded parts matches exactly the records it names;
  * - nothing can step outside the prefix, which is always the key's head.
  *
- * Code points become their UTF-8 bytes as `%XX`; a lone UTF-16 surrogate
- * (not valid Unicode, but a legal JavaScript string) becomes `%uXXXX`, so
+ * Code points become their UTF-8 bytes as `%` and two hex digits; a lone UTF-16 surrogate
+ * (not valid Unicode, but a legal JavaScript string) becomes `%u` and four hex digits, so
  * the encoding is one-to-one over every string.
  */
 import type { RecordId } from "../../core/record.js";

@@ -1,5 +1,9 @@
 import { type Duration, parseDuration } from "../../core/duration.js";
-import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors.js";
+import {
+  asStoreError,
+  IdempotencyConfigError,
+  IdempotencyStoreError,
+} from "../../core/errors.js";
 import type { IdempotencyRecord, RecordId } from "../../core/record.js";
 import type {
   ClaimOutcome,
@@ -266,15 +270,9 @@ export class RedisStore implements IdempotencyStore {
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(asStoreError(error, what));
+          reject(asStoreError(error, `Redis failed (${what})`));
         },
       );
     });
   }
-}
-
-function asStoreError(error: unknown, what: string): IdempotencyStoreError {
-  if (error instanceof IdempotencyStoreError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new IdempotencyStoreError(`Redis failed (${what}): ${detail}`, { cause: error });
 }

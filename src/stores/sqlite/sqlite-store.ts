@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { type Duration, parseDuration } from "../../core/duration.js";
-import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors.js";
+import { asStoreError, IdempotencyConfigError } from "../../core/errors.js";
 import {
   type IdempotencyRecord,
   type RecordId,
@@ -107,7 +107,7 @@ export class SqliteStore implements IdempotencyStore {
       this.#db.pragma(`synchronous = ${synchronous}`);
       this.#db.exec(SCHEMA);
     } catch (error) {
-      throw storeError(
+      throw asStoreError(
         error,
         `Could not open the SQLite database "${options.path ?? DEFAULTS.path}"`,
       );
@@ -316,7 +316,7 @@ export class SqliteStore implements IdempotencyStore {
     try {
       return fn();
     } catch (error) {
-      throw storeError(error, `SQLite ${operation} failed`);
+      throw asStoreError(error, `SQLite ${operation} failed`);
     }
   }
 }
@@ -334,10 +334,4 @@ function view(record: IdempotencyRecord, now: number): IdempotencyRecord {
 /** `expired` is computed, not stored: filter it after reading. */
 function storedStatusFilter(status: RecordStatus | undefined): string | null {
   return status === undefined || status === "expired" ? null : status;
-}
-
-function storeError(error: unknown, message: string): IdempotencyStoreError {
-  if (error instanceof IdempotencyStoreError) return error;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new IdempotencyStoreError(`${message}: ${detail}`, { cause: error });
 }

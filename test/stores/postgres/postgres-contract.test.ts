@@ -3,40 +3,32 @@ import { PostgresStore } from "../../../src/stores/postgres/postgres-store.js";
 import { describeStoreContract } from "../../contract/store-contract.js";
 import { openPostgres, type TestPostgres } from "../../support/postgres.js";
 
-describeStoreContract("postgres", async () => {
-  const db = await openPostgres("contract");
-  const store = new PostgresStore({
-    pool: db.pool,
-    schema: db.schema,
-    sweepInterval: false,
-  });
-  await store.migrate();
-  return {
-    store,
-    teardown: async () => {
-      await store.close();
-      await db.teardown();
-    },
+/** A migrated store in a fresh schema, torn down with it. */
+function contractFixture(schemaTag: string, prepare: boolean) {
+  return async () => {
+    const db = await openPostgres(schemaTag);
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      sweepInterval: false,
+      prepare,
+    });
+    await store.migrate();
+    return {
+      store,
+      teardown: async () => {
+        await store.close();
+        await db.teardown();
+      },
+    };
   };
-});
+}
 
-describeStoreContract("postgres without prepared statements", async () => {
-  const db = await openPostgres("contract_plain");
-  const store = new PostgresStore({
-    pool: db.pool,
-    schema: db.schema,
-    sweepInterval: false,
-    prepare: false,
-  });
-  await store.migrate();
-  return {
-    store,
-    teardown: async () => {
-      await store.close();
-      await db.teardown();
-    },
-  };
-});
+describeStoreContract("postgres", contractFixture("contract", true));
+describeStoreContract(
+  "postgres without prepared statements",
+  contractFixture("contract_plain", false),
+);
 
 describe("PostgresStore", () => {
   let db: TestPostgres;
