@@ -81,6 +81,10 @@ export class IdempotencyProtocol {
       logger: options.logger,
       onEvent: options.onEvent,
       onBusy: "reject",
+      // Handlers run in the framework's own async context, never inside
+      // the engine's operation callback, so there is nothing for
+      // AsyncLocalStorage to carry, and its promise hooks cost every request.
+      asyncContext: false,
     });
   }
 

@@ -50,13 +50,19 @@ export interface FastifyReplyLike {
   };
 }
 
+/** The completion callback of a Fastify `onRequest` or `preHandler` hook. */
+export type HookDone = (error?: Error) => void;
+
+/** The completion callback of a Fastify `onSend` hook. */
+export type SendHookDone = (error?: Error | null, payload?: unknown) => void;
+
 /** The parts of a Fastify instance the plugin uses. */
 export interface FastifyInstanceLike {
   hasRequestDecorator(name: string): boolean;
   decorateRequest(name: string, value: null): unknown;
   addHook(
     name: "onRequest" | "preHandler",
-    hook: (request: FastifyRequestLike, reply: FastifyReplyLike) => Promise<unknown>,
+    hook: (request: FastifyRequestLike, reply: FastifyReplyLike, done: HookDone) => void,
   ): unknown;
   addHook(
     name: "onSend",
@@ -64,7 +70,8 @@ export interface FastifyInstanceLike {
       request: FastifyRequestLike,
       reply: FastifyReplyLike,
       payload: unknown,
-    ) => Promise<unknown>,
+      done: SendHookDone,
+    ) => void,
   ): unknown;
 }
 
@@ -105,50 +112,83 @@ export function idempotency(
   const plugin = async (instance: FastifyInstanceLike): Promise<void> => {
     if (!instance.hasRequestDecorator(STATE)) instance.decorateRequest(STATE, null);
 
-    instance.addHook("onRequest", async (request, reply) => {
+    // Callback hooks, not async ones: an async hook costs Fastify a promise
+    // and a microtask per request even when it has nothing to wait for, and
+    // the first two hooks decide synchronously for every request without a key.
+    instance.addHook("onRequest", (request, reply, done) => {
       const view = nodeRequestView(request.method, request.url, request.headers);
       const inspection = protocol.inspect(view);
-      if (inspection.kind === "reply") return send(reply, inspection.reply);
+      if (inspection.kind === "reply") {
+        send(reply, inspection.reply);
+        return;
+      }
       if (inspection.kind === "key") setState(request, { view, key: inspection.key });
-      return undefined;
+      done();
     });
 
-    instance.addHook("preHandler", async (request, reply) => {
+    instance.addHook("preHandler", (request, reply, done) => {
       const entry = state(request);
-      if (entry === null) return undefined;
-      const step = await protocol.execute(entry.view, entry.key, request.body);
-      if (step.kind === "run") {
-        entry.step = step;
-        reply.raw.once("close", () => {
-          // Headers out without onSend: a hijacked reply. No headers yet:
-          // the client left while the handler works; onSend still comes.
-          if (state(request) !== entry || !reply.raw.headersSent) return;
+      if (entry === null) {
+        done();
+        return;
+      }
+      protocol.execute(entry.view, entry.key, request.body).then(
+        (step) => {
+          if (step.kind === "run") {
+            entry.step = step;
+            watchHijack(request, reply, entry, step);
+            done();
+            return;
+          }
           setState(request, null);
-          void step.finish({
-            status: reply.statusCode,
-            headers: [],
-            body: undefined,
-            unavailableReason: "The response was sent outside Fastify's reply",
-          });
-        });
-        return undefined;
+          if (step.kind === "reply") send(reply, step.reply);
+          else done();
+        },
+        done as (error: unknown) => void,
+      );
+    });
+
+    instance.addHook("onSend", (request, reply, payload, done) => {
+      const step = state(request)?.step;
+      if (step === undefined) {
+        done(null, payload);
+        return;
       }
       setState(request, null);
-      return step.kind === "reply" ? send(reply, step.reply) : undefined;
+      step
+        .finish({
+          status: reply.statusCode,
+          headers: pickHeaders(replayHeaders, (name) => reply.getHeader(name)),
+          body: payloadBytes(payload),
+          unavailableReason: "The response was a stream",
+        })
+        .then(
+          () => done(null, payload),
+          (error: unknown) => done(error as Error),
+        );
     });
 
-    instance.addHook("onSend", async (request, reply, payload) => {
-      const step = state(request)?.step;
-      if (step === undefined) return payload;
-      setState(request, null);
-      await step.finish({
-        status: reply.statusCode,
-        headers: pickHeaders(replayHeaders, (name) => reply.getHeader(name)),
-        body: payloadBytes(payload),
-        unavailableReason: "The response was a stream",
+    /**
+     * Headers out without onSend: a hijacked reply. No headers yet: the
+     * client left while the handler works; onSend still comes.
+     */
+    const watchHijack = (
+      request: FastifyRequestLike,
+      reply: FastifyReplyLike,
+      entry: Pending,
+      step: RunStep,
+    ): void => {
+      reply.raw.once("close", () => {
+        if (state(request) !== entry || !reply.raw.headersSent) return;
+        setState(request, null);
+        void step.finish({
+          status: reply.statusCode,
+          headers: [],
+          body: undefined,
+          unavailableReason: "The response was sent outside Fastify's reply",
+        });
       });
-      return payload;
-    });
+    };
   };
 
   // Fastify reads these to skip encapsulation (so the hooks reach the
