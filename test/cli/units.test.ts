@@ -1,9 +1,11 @@
 import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { parseCommandArgs } from "../../src/cli/args.js";
 import { inspectCommand } from "../../src/cli/commands/inspect.js";
 import { parseListen } from "../../src/cli/commands/proxy.js";
 import { CliUsageError } from "../../src/cli/errors.js";
+import { readAll } from "../../src/cli/proxy/bridge.js";
 import { endToEnd, upstreamHeaders } from "../../src/cli/proxy/headers.js";
 import { redact, sqlitePath } from "../../src/cli/store-url.js";
 
@@ -81,5 +83,33 @@ describe("store URLs", () => {
     expect(redact("redis://:pw@cache:6379")).toBe("redis://:***@cache:6379");
     expect(sqlitePath("sqlite:./a.db")).toBe("./a.db");
     expect(sqlitePath("sqlite:///var/lib/a.db")).toBe("/var/lib/a.db");
+  });
+});
+
+describe("proxy body reader", () => {
+  it("joins the chunks of a body within the limit", async () => {
+    const body = await readAll(Readable.from([Buffer.from("ab"), Buffer.from("cd")]), 4);
+    expect(body?.toString()).toBe("abcd");
+  });
+
+  it("gives undefined for a body over the limit and stops reading", async () => {
+    const stream = Readable.from([Buffer.from("abc"), Buffer.from("de")]);
+    expect(await readAll(stream, 4)).toBeUndefined();
+    expect(stream.isPaused()).toBe(true);
+  });
+
+  it("rejects when the stream is destroyed before its end", async () => {
+    const stream = new Readable({ read() {} });
+    const reading = readAll(stream, 100);
+    stream.push(Buffer.from("partial"));
+    stream.destroy();
+    await expect(reading).rejects.toThrow(/closed the connection/);
+  });
+
+  it("rejects with the stream's error", async () => {
+    const stream = new Readable({ read() {} });
+    const reading = readAll(stream, 100);
+    stream.destroy(new Error("socket reset"));
+    await expect(reading).rejects.toThrow("socket reset");
   });
 });

@@ -46,21 +46,49 @@ export function toWebRequest(req: IncomingMessage, upstreamHost: string): Reques
 
 /**
  * Reads a Node stream to its end, at most `limit` bytes; `undefined` when
- * it is longer (the rest is then left unread).
+ * it is longer (the rest is then left unread). Listeners rather than
+ * `for await`: the async iterator costs a promise per chunk and a stream
+ * wrapper per request, and most request bodies are one chunk.
  * @internal
  */
-export async function readAll(
-  stream: Readable,
-  limit: number,
-): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > limit) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+export function readAll(stream: Readable, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        stream.pause();
+        resolve(undefined);
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      done();
+      reject(error);
+    };
+    // A client that hangs up mid-body ends neither with `end` nor `error`.
+    const onClose = (): void => {
+      done();
+      reject(new Error("The client closed the connection before its body ended"));
+    };
+    const done = (): void => {
+      stream.off("data", onData);
+      stream.off("end", onEnd);
+      stream.off("error", onError);
+      stream.off("close", onClose);
+    };
+    stream.on("data", onData);
+    stream.on("end", onEnd);
+    stream.on("error", onError);
+    stream.on("close", onClose);
+  });
 }
 
 /** Headers of a Web `Headers` object as Node outgoing headers. */

@@ -15,7 +15,7 @@
  *    the answer go out, so a retry sent after it arrived replays it.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { nodeRequestView, replyHeaders } from "../../http/node-headers.js";
+import { nodeRequestView } from "../../http/node-headers.js";
 import { type HttpReply, tooLargeReply } from "../../http/problem.js";
 import type { IdempotencyProtocol, Step } from "../../http/protocol.js";
 import { readAll } from "./bridge.js";
@@ -151,7 +151,11 @@ async function sendBadGateway(
 /** Writes a protocol reply (replay or problem); an unread body is drained. */
 function sendReply(req: IncomingMessage, res: ServerResponse, reply: HttpReply): void {
   if (!req.readableEnded) req.resume();
-  const headers = replyHeaders(reply, () => undefined);
-  res.writeHead(reply.status, { ...headers, "content-length": reply.body.length });
+  // Node takes headers as one flat name/value list, repeated names allowed:
+  // no object to build, nothing to merge.
+  const flat: string[] = [];
+  for (const [name, value] of reply.headers) flat.push(name, value);
+  flat.push("content-length", String(reply.body.length));
+  res.writeHead(reply.status, flat);
   res.end(Buffer.from(reply.body.buffer, reply.body.byteOffset, reply.body.length));
 }

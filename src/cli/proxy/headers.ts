@@ -21,14 +21,22 @@ const HOP_BY_HOP = new Set([
   "upgrade",
 ]);
 
-/** Header names that must not be forwarded, including those `Connection` lists. */
-function hopByHop(headers: IncomingHttpHeaders): Set<string> {
-  const names = new Set(HOP_BY_HOP);
+/**
+ * Header names that must not be forwarded beyond the fixed ones: those the
+ * `Connection` header lists (RFC 9110 §7.6.1), or `undefined` when it lists
+ * none but the usual `keep-alive`/`close`, which is nearly every request.
+ */
+function listedByConnection(headers: IncomingHttpHeaders): Set<string> | undefined {
   const connection = headers.connection;
-  if (typeof connection === "string") {
-    for (const name of connection.split(",")) names.add(name.trim().toLowerCase());
+  if (typeof connection !== "string") return undefined;
+  let listed: Set<string> | undefined;
+  for (const raw of connection.split(",")) {
+    const name = raw.trim().toLowerCase();
+    if (name === "" || name === "close" || HOP_BY_HOP.has(name)) continue;
+    listed ??= new Set();
+    listed.add(name);
   }
-  return names;
+  return listed;
 }
 
 /**
@@ -40,10 +48,12 @@ function hopByHop(headers: IncomingHttpHeaders): Set<string> {
  * ```
  */
 export function endToEnd(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const skip = hopByHop(headers);
+  const listed = listedByConnection(headers);
   const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !skip.has(name)) out[name] = value;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || listed?.has(name)) continue;
+    out[name] = value;
   }
   return out;
 }
