@@ -64,6 +64,27 @@ describe("idemkit proxy", () => {
     expect(await replay.text()).toBe(bodies[0]);
   });
 
+  it("streams a response over the record limit whole, and tells a duplicate it cannot be replayed", async () => {
+    const before = upstream.posts;
+    const send = () =>
+      fetch(`${proxyUrl}/big?bytes=${3 * 1024 * 1024}`, {
+        method: "POST",
+        headers: { "idempotency-key": "big-1" },
+        body: "{}",
+      });
+
+    const first = await send();
+    const body = Buffer.from(await first.arrayBuffer());
+    const second = await send();
+
+    expect(first.status).toBe(201);
+    expect(body.length).toBe(3 * 1024 * 1024);
+    expect(body.every((byte) => byte === 120)).toBe(true);
+    expect(upstream.posts - before).toBe(1);
+    expect(second.status).toBe(500);
+    expect(await second.json()).toMatchObject({ code: "IDEMKIT_RESULT_UNAVAILABLE" });
+  });
+
   it("runs a keyed POST without a body once and replays it", async () => {
     const before = upstream.posts;
     const send = () =>

@@ -5,7 +5,7 @@ import { parseCommandArgs } from "../../src/cli/args.js";
 import { inspectCommand } from "../../src/cli/commands/inspect.js";
 import { parseListen } from "../../src/cli/commands/proxy.js";
 import { CliUsageError } from "../../src/cli/errors.js";
-import { readAll } from "../../src/cli/proxy/bridge.js";
+import { readAll, readWithin } from "../../src/cli/proxy/bridge.js";
 import { endToEnd, upstreamHeaders } from "../../src/cli/proxy/headers.js";
 import { redact, sqlitePath } from "../../src/cli/store-url.js";
 
@@ -98,12 +98,26 @@ describe("proxy body reader", () => {
     expect(stream.isPaused()).toBe(true);
   });
 
+  it("hands back the start of a longer body, paused, for the caller to stream on", async () => {
+    const stream = Readable.from([
+      Buffer.from("abc"),
+      Buffer.from("de"),
+      Buffer.from("f"),
+    ]);
+    const read = await readWithin(stream, 4);
+    expect(read.overflow).toBe(true);
+    const start = read.overflow ? Buffer.concat(read.chunks).toString() : "";
+    const rest: Buffer[] = [];
+    for await (const chunk of stream) rest.push(chunk as Buffer);
+    expect(start + Buffer.concat(rest).toString()).toBe("abcdef");
+  });
+
   it("rejects when the stream is destroyed before its end", async () => {
     const stream = new Readable({ read() {} });
     const reading = readAll(stream, 100);
     stream.push(Buffer.from("partial"));
     stream.destroy();
-    await expect(reading).rejects.toThrow(/closed the connection/);
+    await expect(reading).rejects.toThrow(/connection closed/);
   });
 
   it("rejects with the stream's error", async () => {

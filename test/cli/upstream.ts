@@ -30,6 +30,20 @@ export async function startUpstream(port = 0): Promise<TestUpstream> {
       size += chunk.length;
     });
     req.on("end", () => {
+      const big = /^\/big\?bytes=(\d+)$/.exec(req.url ?? "");
+      if (big) {
+        // A body larger than one chunk, written in 64 KiB pieces.
+        if (req.method === "POST") state.posts += 1;
+        res.writeHead(201, { "content-type": "application/octet-stream" });
+        let left = Number(big[1]);
+        while (left > 0) {
+          const piece = Math.min(left, 65_536);
+          res.write(Buffer.alloc(piece, 120));
+          left -= piece;
+        }
+        res.end();
+        return;
+      }
       const write = (): void => {
         if (req.method === "POST" || req.method === "PATCH") state.posts += 1;
         const body = JSON.stringify({

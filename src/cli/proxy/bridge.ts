@@ -44,39 +44,44 @@ export function toWebRequest(req: IncomingMessage, upstreamHost: string): Reques
   } as RequestInit);
 }
 
+/** What {@link readWithin} read: the whole body, or the start of a longer one. */
+export type ReadWithin =
+  | { readonly overflow: false; readonly body: Buffer }
+  | { readonly overflow: true; readonly chunks: readonly Buffer[] };
+
 /**
- * Reads a Node stream to its end, at most `limit` bytes; `undefined` when
- * it is longer (the rest is then left unread). Listeners rather than
- * `for await`: the async iterator costs a promise per chunk and a stream
- * wrapper per request, and most request bodies are one chunk.
+ * Reads a Node stream to its end, at most `limit` bytes. Past the limit it
+ * pauses the stream and hands back what it read, the chunk that crossed the
+ * limit included, so the caller can stream the rest on. Listeners rather
+ * than `for await`: the async iterator costs a promise per chunk and a
+ * stream wrapper per call, and most bodies are one chunk.
  * @internal
  */
-export function readAll(stream: Readable, limit: number): Promise<Buffer | undefined> {
+export function readWithin(stream: Readable, limit: number): Promise<ReadWithin> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > limit) {
-        done();
-        stream.pause();
-        resolve(undefined);
-        return;
-      }
       chunks.push(chunk);
+      if (size <= limit) return;
+      stream.pause();
+      done();
+      resolve({ overflow: true, chunks });
     };
     const onEnd = (): void => {
       done();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      resolve({ overflow: false, body });
     };
     const onError = (error: Error): void => {
       done();
       reject(error);
     };
-    // A client that hangs up mid-body ends neither with `end` nor `error`.
+    // A peer that hangs up mid-body ends neither with `end` nor `error`.
     const onClose = (): void => {
       done();
-      reject(new Error("The client closed the connection before its body ended"));
+      reject(new Error("The connection closed before the body ended"));
     };
     const done = (): void => {
       stream.off("data", onData);
@@ -89,6 +94,19 @@ export function readAll(stream: Readable, limit: number): Promise<Buffer | undef
     stream.on("error", onError);
     stream.on("close", onClose);
   });
+}
+
+/**
+ * Reads a Node stream to its end, at most `limit` bytes; `undefined` when
+ * it is longer (the rest is then left unread).
+ * @internal
+ */
+export async function readAll(
+  stream: Readable,
+  limit: number,
+): Promise<Buffer | undefined> {
+  const read = await readWithin(stream, limit);
+  return read.overflow ? undefined : read.body;
 }
 
 /** Headers of a Web `Headers` object as Node outgoing headers. */

@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { nodeRequestView } from "../../http/node-headers.js";
 import { type HttpReply, tooLargeReply } from "../../http/problem.js";
 import type { IdempotencyProtocol, Step } from "../../http/protocol.js";
-import { readAll } from "./bridge.js";
+import { readAll, readWithin } from "./bridge.js";
 import { upstreamHeaders } from "./headers.js";
 import { badGateway, problemBody } from "./problem.js";
 import type { Upstream, UpstreamResponse } from "./upstream.js";
@@ -84,39 +84,27 @@ async function sendRecorded(
   const headers = Object.entries(answer.headers).filter(
     (pair): pair is [string, string | number | string[]] => pair[1] !== undefined,
   );
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = answer.body[Symbol.asyncIterator]();
-
-  for (;;) {
-    const next = await reader.next();
-    if (next.done) break;
-    const chunk = next.value as Buffer;
-    size += chunk.length;
-    chunks.push(chunk);
-    if (size > limit) {
-      await step.finish({
-        status: answer.status,
-        headers,
-        body: undefined,
-        unavailableReason: `The response body was larger than ${limit} bytes`,
-      });
-      res.writeHead(answer.status, answer.headers);
-      for (const head of chunks) res.write(head);
-      for (let rest = await reader.next(); !rest.done; rest = await reader.next()) {
-        if (!res.write(rest.value as Buffer)) {
-          await new Promise((resolve) => res.once("drain", resolve));
-        }
-      }
-      res.end();
-      return;
-    }
+  const read = await readWithin(answer.body, limit);
+  if (read.overflow) {
+    await step.finish({
+      status: answer.status,
+      headers,
+      body: undefined,
+      unavailableReason: `The response body was larger than ${limit} bytes`,
+    });
+    res.writeHead(answer.status, answer.headers);
+    for (const head of read.chunks) res.write(head);
+    await new Promise<void>((resolve, reject) => {
+      answer.body.once("error", reject);
+      answer.body.once("end", resolve);
+      answer.body.pipe(res);
+    });
+    return;
   }
 
-  const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-  await step.finish({ status: answer.status, headers, body });
-  res.writeHead(answer.status, { ...answer.headers, "content-length": body.length });
-  res.end(body);
+  await step.finish({ status: answer.status, headers, body: read.body });
+  res.writeHead(answer.status, { ...answer.headers, "content-length": read.body.length });
+  res.end(read.body);
 }
 
 /** An answer that is not recorded (the protocol said `pass`). */
