@@ -3,7 +3,9 @@
  * upstream answering a small JSON body, direct and through the proxy (memory
  * and SQLite stores), with a unique key per request and with replays of one
  * key. The upstream and each proxy run as their own processes; autocannon
- * runs here. Prints a markdown table.
+ * runs here. A bare forwarder on Node's http (no idemkit) runs too: its
+ * ratio is the ceiling for any proxy on Node's http on the same machine.
+ * Prints a markdown table.
  *
  *   node --import tsx bench/proxy.ts [seconds per case, default 5]
  */
@@ -30,6 +32,36 @@ http.createServer((req, res) => {
     res.writeHead(req.method === "POST" ? 201 : 200, {
       "content-type": "application/json", "content-length": Buffer.byteLength(body) });
     res.end(body);
+  });
+}).listen(0, "127.0.0.1", function () { console.log("port " + this.address().port); });
+`;
+
+// The least a reverse proxy on Node's own http can do: read the body, send
+// it upstream over a keep-alive agent, read the answer, send it back. No
+// header rules, no idempotency. Its ratio to direct is the ceiling any proxy
+// built on Node's http reaches on this machine.
+const BARE_PROXY = `
+const http = require("node:http");
+const upstream = new URL(process.argv[1]);
+const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on("data", (c) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    const out = http.request({ host: upstream.hostname, port: upstream.port, method: req.method,
+      path: req.url, agent, headers: { "content-type": req.headers["content-type"] || "application/octet-stream",
+      "content-length": body.length } }, (answer) => {
+      const parts = [];
+      answer.on("data", (c) => parts.push(c));
+      answer.on("end", () => {
+        const reply = Buffer.concat(parts);
+        res.writeHead(answer.statusCode, { "content-type": answer.headers["content-type"],
+          "content-length": reply.length });
+        res.end(reply);
+      });
+    });
+    out.end(body);
   });
 }).listen(0, "127.0.0.1", function () { console.log("port " + this.address().port); });
 `;
@@ -122,6 +154,17 @@ async function main(): Promise<void> {
       result: direct,
       direct: direct.requests.average,
     });
+
+    const bare = await start(["-e", BARE_PROXY, upstreamUrl], /port (\d+)/);
+    try {
+      const url = `http://127.0.0.1:${bare.match[1]}`;
+      await load(url, "none", 1);
+      await paired("bare Node forwarder (reference, no idemkit)", () =>
+        load(url, "none"),
+      );
+    } finally {
+      await stop(bare.child);
+    }
 
     for (const store of ["memory:", `sqlite:${join(dir, "bench.db")}`]) {
       const label = store.startsWith("sqlite") ? "sqlite" : "memory";
