@@ -8,10 +8,12 @@
  * `npm run build` first for numbers that match a published package), else
  * from the TypeScript sources through tsx. Besides requests per second
  * (noisy on a shared machine), each case reports the server process's CPU
- * time per request, which says the same thing more steadily.
+ * time per request, which says the same thing more steadily. Every case
+ * runs right after a bare run of the same framework, for several rounds,
+ * and ratios are medians of those pairs.
  * Prints a markdown table.
  *
- *   node --import tsx bench/http.ts [seconds per case, default 5]
+ *   node --import tsx bench/http.ts [seconds per run, default 3]
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -19,7 +21,7 @@ import { existsSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { type AutocannonResult, autocannon } from "./autocannon.js";
-import { printTable } from "./support.js";
+import { median, printTable } from "./support.js";
 
 type Framework = "fastify" | "express";
 type Mode = "bare" | "memory" | "redis";
@@ -29,7 +31,8 @@ const BUILT = existsSync(
   fileURLToPath(new URL("../dist/http/index.js", import.meta.url)),
 );
 const LIB = BUILT ? "../dist" : "../src";
-const SECONDS = Math.min(Number(process.argv[2] ?? 5), 20);
+const SECONDS = Math.min(Number(process.argv[2] ?? 3), 20);
+const ROUNDS = 3;
 const CONNECTIONS = 16;
 const REDIS_URL = "redis://127.0.0.1:6379";
 const BODY = JSON.stringify({ account: "acct_1", amount: 1250, currency: "eur" });
@@ -146,6 +149,20 @@ async function load(
   });
 }
 
+/** One timed run: req/s, the server's CPU µs per request, latency, failures. */
+async function measureCase(url: string, keys: "unique" | "one") {
+  const cpuBefore = await serverCpu(url);
+  const result = await load(url, keys);
+  const cpu = ((await serverCpu(url)) - cpuBefore) / result.requests.total;
+  return {
+    rate: result.requests.average,
+    cpu,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    failed: result.non2xx + result.errors,
+  };
+}
+
 async function redisUp(): Promise<boolean> {
   const { Socket } = await import("node:net");
   return new Promise((resolve) => {
@@ -162,7 +179,6 @@ async function redisUp(): Promise<boolean> {
 async function main(): Promise<void> {
   const withRedis = await redisUp();
   const cases: { mode: Mode; keys: "unique" | "one"; label: string }[] = [
-    { mode: "bare", keys: "unique", label: "bare" },
     { mode: "memory", keys: "unique", label: "memory, unique keys" },
     { mode: "memory", keys: "one", label: "memory, replays" },
   ];
@@ -175,44 +191,72 @@ async function main(): Promise<void> {
 
   const rows: (string | number)[][] = [];
   for (const framework of ["fastify", "express"] as const) {
-    let bare = 0;
-    let bareCpu = 0;
-    for (const c of cases) {
-      const server = await start(framework, c.mode);
-      try {
-        await load(server.url, c.keys, 2); // warm-up, not counted
-        const cpuBefore = await serverCpu(server.url);
-        const result = await load(server.url, c.keys);
-        const cpu = ((await serverCpu(server.url)) - cpuBefore) / result.requests.total;
-        if (c.mode === "bare") {
-          bare = result.requests.average;
-          bareCpu = cpu;
+    const servers = new Map<Mode, { child: ChildProcess; url: string }>();
+    try {
+      for (const mode of new Set(["bare" as Mode, ...cases.map((c) => c.mode)])) {
+        const server = await start(framework, mode);
+        servers.set(mode, server);
+        await load(server.url, "unique", 2); // warm-up, not counted
+        await load(server.url, "one", 1);
+      }
+      const bare = servers.get("bare")!;
+      // The machine is shared: every case runs right after a bare run with
+      // the same keys, round after round, and each figure is the median of
+      // its rounds, so a burst of load elsewhere hits a pair alike.
+      const measured = cases.map(() => ({
+        rate: [] as number[],
+        bareRate: [] as number[],
+        ratio: [] as number[],
+        cpu: [] as number[],
+        capacity: [] as number[],
+        p50: [] as number[],
+        p99: [] as number[],
+        failed: 0,
+      }));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (const [i, c] of cases.entries()) {
+          const base = await measureCase(bare.url, c.keys);
+          const run = await measureCase(servers.get(c.mode)!.url, c.keys);
+          const m = measured[i]!;
+          m.rate.push(run.rate);
+          m.bareRate.push(base.rate);
+          m.ratio.push(run.rate / base.rate);
+          m.cpu.push(run.cpu);
+          m.capacity.push(base.cpu / run.cpu);
+          m.p50.push(run.p50);
+          m.p99.push(run.p99);
+          m.failed += run.failed;
         }
+      }
+      for (const [i, c] of cases.entries()) {
+        const m = measured[i]!;
         rows.push([
           framework,
           c.label,
-          result.requests.average,
-          `${(result.requests.average / bare).toFixed(2)}x`,
-          cpu,
-          `${(bareCpu / cpu).toFixed(2)}x`,
-          result.latency.p50,
-          result.latency.p99,
-          result.non2xx + result.errors,
+          median(m.rate),
+          median(m.bareRate),
+          `${median(m.ratio).toFixed(2)}x`,
+          median(m.cpu),
+          `${median(m.capacity).toFixed(2)}x`,
+          median(m.p50),
+          median(m.p99),
+          m.failed,
         ]);
-      } finally {
-        server.child.kill("SIGTERM");
       }
+    } finally {
+      for (const server of servers.values()) server.child.kill("SIGTERM");
     }
   }
 
   console.log(
-    `\n${SECONDS} s per case after a 2 s warm-up, ${CONNECTIONS} connections, Node ${process.version}, idemkit from ${BUILT ? "dist/" : "src/ via tsx"}${withRedis ? "" : " (no Redis at 127.0.0.1:6379: Redis cases skipped)"}\n`,
+    `\n${SECONDS} s per run, each case paired with a bare run, median of ${ROUNDS} rounds, ${CONNECTIONS} connections, Node ${process.version}, idemkit from ${BUILT ? "dist/" : "src/ via tsx"}${withRedis ? "" : " (no Redis at 127.0.0.1:6379: Redis cases skipped)"}\n`,
   );
   printTable(
     [
       "framework",
       "case",
       "req/s",
+      "bare req/s (paired)",
       "req/s vs bare",
       "server CPU µs/req",
       "capacity vs bare",
