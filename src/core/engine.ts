@@ -189,13 +189,13 @@ export class Idempotency {
     keepResult?: (value: T) => boolean,
   ): Promise<T> {
     const slot = slotOf(id);
-    const running = this.#flights.get(slot);
-    if (running !== undefined) {
-      if (running.fingerprint !== fingerprint) {
+    const joined = this.#flights.get(slot);
+    if (joined !== undefined) {
+      if (joined.fingerprint !== fingerprint) {
         this.#emit({ type: "mismatch", id });
         return Promise.reject(reuseError(id));
       }
-      return running.promise as Promise<T>;
+      return joined.promise as Promise<T>;
     }
 
     const { store } = this.settings;
@@ -227,11 +227,29 @@ export class Idempotency {
     // claim's own `finally`, so no extra promise is made per call.
     const flight: Flight = { fingerprint, promise: undefined };
     this.#flights.set(slot, flight);
-    const promise = traced(
-      id.namespace,
-      store.kind,
-      this.#claimAndRun(slot, flight, request, first, settings, operation, keepResult),
-    );
+    // A claim an in-process store granted at once goes straight to the
+    // owner's path: one async frame fewer per first execution.
+    const running =
+      first?.kind === "acquired"
+        ? this.#own(
+            first.record,
+            first.takenOver,
+            settings,
+            operation,
+            keepResult,
+            slot,
+            flight,
+          )
+        : this.#claimAndRun(
+            slot,
+            flight,
+            request,
+            first,
+            settings,
+            operation,
+            keepResult,
+          );
+    const promise = traced(id.namespace, store.kind, running);
     flight.promise = promise;
     return promise;
   }
@@ -305,95 +323,115 @@ export class Idempotency {
     }
   }
 
+  /**
+   * The owner's path: runs the operation with a heartbeat, then records its
+   * outcome, fenced by the token. Given `slot` and `flight`, it also removes
+   * the flight when it settles.
+   */
   async #own<T>(
     record: IdempotencyRecord,
     takenOver: boolean,
     settings: ExecutionSettings,
     operation: Operation<T>,
     keepResult: ((value: T) => boolean) | undefined,
+    slot?: string,
+    flight?: Flight,
   ): Promise<T> {
-    const { store, logger } = this.settings;
-    const id: RecordId = {
-      namespace: record.namespace,
-      scope: record.scope,
-      key: record.key,
-    };
-    const { token, attempts: attempt } = record;
-    const ctx = new OwnerContext(this.settings, id, attempt, token, record.steps);
-
-    this.#emit({ type: "acquired", id, attempt, token });
-    if (takenOver) {
-      this.#emit({ type: "taken_over", id, attempt, token });
-      logger.info(
-        { id, attempt },
-        "idemkit: took over a key whose owner's lease ran out",
-      );
-    }
-
-    const heartbeat =
-      settings.heartbeatMs > 0
-        ? this.#leases.keep({
-            store,
-            id,
-            token,
-            leaseMs: settings.leaseMs,
-            intervalMs: settings.heartbeatMs,
-            logger,
-            onLost: (reason) => {
-              const error = new IdempotencyLeaseLostError(
-                `Lost the lease on key "${id.key}": ${reason}`,
-              );
-              ctx.loseLease(error);
-              this.#emit({ type: "lease_lost", id, attempt, token, error });
-              logger.warn({ id, attempt, reason }, "idemkit: lease lost while running");
-            },
-          })
-        : undefined;
-
-    let value: T;
     try {
-      value = await (this.settings.asyncContext
-        ? runInContext(ctx, () => operation(ctx))
-        : operation(ctx));
-    } catch (error) {
+      const { store, logger } = this.settings;
+      const id: RecordId = {
+        namespace: record.namespace,
+        scope: record.scope,
+        key: record.key,
+      };
+      const { token, attempts: attempt } = record;
+      const ctx = new OwnerContext(this.settings, id, attempt, token, record.steps);
+
+      this.#emit({ type: "acquired", id, attempt, token });
+      if (takenOver) {
+        this.#emit({ type: "taken_over", id, attempt, token });
+        logger.info(
+          { id, attempt },
+          "idemkit: took over a key whose owner's lease ran out",
+        );
+      }
+
+      const heartbeat =
+        settings.heartbeatMs > 0
+          ? this.#leases.keep({
+              store,
+              id,
+              token,
+              leaseMs: settings.leaseMs,
+              intervalMs: settings.heartbeatMs,
+              logger,
+              onLost: (reason) => {
+                const error = new IdempotencyLeaseLostError(
+                  `Lost the lease on key "${id.key}": ${reason}`,
+                );
+                ctx.loseLease(error);
+                this.#emit({ type: "lease_lost", id, attempt, token, error });
+                logger.warn({ id, attempt, reason }, "idemkit: lease lost while running");
+              },
+            })
+          : undefined;
+
+      let value: T;
+      try {
+        value = await (this.settings.asyncContext
+          ? runInContext(ctx, () => operation(ctx))
+          : operation(ctx));
+      } catch (error) {
+        heartbeat?.stop();
+        await this.#recordFailure(id, token, attempt, error, settings);
+        throw error;
+      }
       heartbeat?.stop();
-      await this.#recordFailure(id, token, attempt, error, settings);
-      throw error;
-    }
-    heartbeat?.stop();
 
-    if (keepResult !== undefined && !keepResult(value)) {
-      await this.#release(id, token, attempt, settings);
+      if (keepResult !== undefined && !keepResult(value)) {
+        await this.#release(id, token, attempt, settings);
+        return value;
+      }
+
+      const { codec, maxResultBytes } = this.settings;
+      const sealed = sealResult(codec, value, maxResultBytes, logger, id);
+      let stored: boolean;
+      try {
+        const completion = { result: sealed, ttlMs: settings.ttlMs };
+        stored =
+          store.completeSync !== undefined
+            ? store.completeSync(id, token, completion)
+            : await store.complete(id, token, completion);
+      } catch (error) {
+        throw asStoreError(
+          error,
+          `The operation ran, but its result could not be recorded for key "${id.key}"`,
+        );
+      }
+
+      if (!stored) {
+        this.#emit({ type: "lease_lost", id, attempt, token });
+        logger.warn(
+          { id, attempt },
+          "idemkit: finished after losing the lease; the newer owner's record is kept",
+        );
+        return value;
+      }
+      const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
+      this.#emit({
+        type: "completed",
+        id,
+        attempt,
+        token,
+        resultUnavailable: unavailable,
+      });
       return value;
+    } finally {
+      // Only the fast path of `execute` passes its flight; `#claimAndRun`
+      // removes its own.
+      if (slot !== undefined && this.#flights.get(slot) === flight)
+        this.#flights.delete(slot);
     }
-
-    const { codec, maxResultBytes } = this.settings;
-    const sealed = sealResult(codec, value, maxResultBytes, logger, id);
-    let stored: boolean;
-    try {
-      const completion = { result: sealed, ttlMs: settings.ttlMs };
-      stored =
-        store.completeSync !== undefined
-          ? store.completeSync(id, token, completion)
-          : await store.complete(id, token, completion);
-    } catch (error) {
-      throw asStoreError(
-        error,
-        `The operation ran, but its result could not be recorded for key "${id.key}"`,
-      );
-    }
-
-    if (!stored) {
-      this.#emit({ type: "lease_lost", id, attempt, token });
-      logger.warn(
-        { id, attempt },
-        "idemkit: finished after losing the lease; the newer owner's record is kept",
-      );
-      return value;
-    }
-    const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
-    this.#emit({ type: "completed", id, attempt, token, resultUnavailable: unavailable });
-    return value;
   }
 
   async #recordFailure(

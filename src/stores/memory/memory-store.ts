@@ -3,6 +3,7 @@ import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors
 import {
   type IdempotencyRecord,
   type RecordId,
+  settleRecord,
   slotOf,
   updateRecord,
 } from "../../core/record.js";
@@ -108,16 +109,9 @@ export class MemoryStore implements IdempotencyStore {
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
 
-    const now = this.#now();
     this.#settle(
       slot,
-      updateRecord(current, {
-        status: "completed",
-        leaseUntil: 0,
-        result: request.result,
-        completedAt: now,
-        expiresAt: now + request.ttlMs,
-      }),
+      settleRecord(current, "completed", request, this.#now(), request.ttlMs),
     );
     return true;
   }
@@ -127,16 +121,9 @@ export class MemoryStore implements IdempotencyStore {
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
 
-    const now = this.#now();
     this.#settle(
       slot,
-      updateRecord(current, {
-        status: "failed",
-        leaseUntil: 0,
-        error: request.error,
-        completedAt: now,
-        expiresAt: now + request.ttlMs,
-      }),
+      settleRecord(current, "failed", request, this.#now(), request.ttlMs),
     );
     return true;
   }
@@ -240,8 +227,10 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   #settle(slot: string, record: IdempotencyRecord): void {
-    // Re-insert so the settled record moves to the young end of the map.
-    this.#records.delete(slot);
+    // The map's order only serves eviction. With a bound, re-insert so the
+    // settled record moves to the young end; without one, replace it in
+    // place (a delete and an insert cost more on a map of many records).
+    if (this.#maxEntries !== Number.POSITIVE_INFINITY) this.#records.delete(slot);
     this.#records.set(slot, record);
   }
 
