@@ -1,6 +1,6 @@
 /**
- * One test API, built on Express, Fastify and Hono with the idemkit
- * adapter in front, listening on 127.0.0.1 (ephemeral port). Every route
+ * One test API, built on Express (5 and 4), Fastify (5 and 4) and Hono with
+ * the idemkit adapter in front, listening on 127.0.0.1 (ephemeral port). Every route
  * counts its runs, so tests can tell how often a handler really ran.
  *
  * Routes:
@@ -16,15 +16,36 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import express from "express";
+import express4 from "express4";
 import Fastify from "fastify";
+import Fastify4 from "fastify4";
 import { Hono } from "hono";
 import { idempotency as expressIdempotency } from "../../../src/http/express/index.js";
 import { idempotency as fastifyIdempotency } from "../../../src/http/fastify/index.js";
 import { idempotency as honoIdempotency } from "../../../src/http/hono/index.js";
 import type { HttpIdempotencyOptions } from "../../../src/http/options.js";
 
-export const FRAMEWORKS = ["express", "fastify", "hono"] as const;
+export const FRAMEWORKS = [
+  "express",
+  "fastify",
+  "hono",
+  "express 4",
+  "fastify 4",
+] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
+
+// The previous major versions run the same app: the adapters are written
+// against structural types, and these runs are what shows that they fit.
+// Express 4 is typed with Express 5's declarations (the app below uses only
+// what both have); Fastify 4 ships its own.
+const EXPRESS: Record<"express" | "express 4", typeof express> = {
+  express,
+  "express 4": express4,
+};
+const FASTIFY: Record<"fastify" | "fastify 4", typeof Fastify> = {
+  fastify: Fastify,
+  "fastify 4": Fastify4 as unknown as typeof Fastify,
+};
 
 export interface RunningApp {
   readonly url: string;
@@ -48,12 +69,17 @@ export function startApp(
   options: HttpIdempotencyOptions,
 ): Promise<RunningApp> {
   const runs = new Map<string, number>();
-  if (framework === "express") return startExpress(options, runs);
-  if (framework === "fastify") return startFastify(options, runs);
+  if (framework === "express" || framework === "express 4") {
+    return startExpress(EXPRESS[framework], options, runs);
+  }
+  if (framework === "fastify" || framework === "fastify 4") {
+    return startFastify(FASTIFY[framework], options, runs);
+  }
   return startHono(options, runs);
 }
 
 async function startExpress(
+  express: typeof import("express"),
   options: HttpIdempotencyOptions,
   runs: Map<string, number>,
 ): Promise<RunningApp> {
@@ -114,6 +140,7 @@ async function startExpress(
 }
 
 async function startFastify(
+  Fastify: typeof import("fastify").default,
   options: HttpIdempotencyOptions,
   runs: Map<string, number>,
 ): Promise<RunningApp> {
