@@ -5,9 +5,10 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { createClient } from "redis";
+import { createClient as createClient4 } from "redis4";
 import type { RedisClientLike } from "../../../src/stores/redis/client-adapter.js";
 
-export type Driver = "ioredis" | "node-redis" | "node-redis-resp3";
+export type Driver = "ioredis" | "node-redis" | "node-redis-resp3" | "node-redis-4";
 export const DRIVERS: readonly Driver[] = ["ioredis", "node-redis"];
 
 /** A connected client and the calls the tests make besides the store's. */
@@ -41,6 +42,21 @@ export async function openClient(
       command: ([name, ...args]) => client.call(name as string, ...args),
       close: async () => {
         client.disconnect();
+      },
+    };
+  }
+
+  if (driver === "node-redis-4") {
+    // node-redis 4.7 (installed as "redis4"): the oldest major the store's
+    // structural client types admit.
+    const client = createClient4({ url });
+    client.on("error", () => {});
+    await client.connect();
+    return {
+      client,
+      command: (args) => client.sendCommand(args),
+      close: async () => {
+        if (client.isOpen) await client.disconnect();
       },
     };
   }

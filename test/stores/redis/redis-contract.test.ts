@@ -4,10 +4,10 @@ import { redisForTests } from "../../support/redis.js";
 import { DRIVERS, dropPrefix, freshPrefix, openClient } from "./fixtures.js";
 
 const redis = await redisForTests(
-  "Redis store contract (ioredis, node-redis on RESP2 and RESP3)",
+  "Redis store contract (ioredis 5, node-redis 5 on RESP2 and RESP3, node-redis 4)",
 );
 
-for (const driver of [...DRIVERS, "node-redis-resp3"] as const) {
+for (const driver of [...DRIVERS, "node-redis-resp3", "node-redis-4"] as const) {
   describeStoreContract(
     `redis through ${driver}`,
     async () => {
