@@ -18,22 +18,18 @@ const dir = mkdtempSync(join(tmpdir(), "idemkit-payments-"));
 const store = new SqliteStore({ path: join(dir, "payments.db") });
 const ledger = new Ledger({ alice: 100, bob: 20, shop: 0 });
 
-interface ChargeRequest {
-  user: string;
-  merchant: string;
-  amount: number;
-  key: string;
-}
-
+// charge(user, merchant, amount, key): the key is the caller's request id,
+// the user is the scope (keys never match across users), and the
+// fingerprint covers what the key promises: this merchant, this amount.
 const charge = idempotent(
-  (request: ChargeRequest) =>
-    ledger.transfer(request.user, request.merchant, request.amount),
+  (user: string, merchant: string, amount: number, _key: string) =>
+    ledger.transfer(user, merchant, amount),
   {
     store,
     name: "charge",
-    key: (request) => request.key,
-    scope: (request) => request.user,
-    fingerprint: (request) => [request.merchant, request.amount],
+    key: (_user, _merchant, _amount, key) => key,
+    scope: (user) => user,
+    fingerprint: (_user, merchant, amount) => [merchant, amount],
     // Insufficient funds is a decision, not an accident: replay it.
     cacheError: (error) => error instanceof InsufficientFundsError,
   },
@@ -43,26 +39,14 @@ const checks: Array<[string, boolean]> = [];
 const check = (what: string, holds: boolean) => checks.push([what, holds]);
 
 // 1. A retry after a lost response returns the same payment and moves money once.
-const first = await charge({
-  user: "alice",
-  merchant: "shop",
-  amount: 30,
-  key: "order-1001",
-});
-const retry = await charge({
-  user: "alice",
-  merchant: "shop",
-  amount: 30,
-  key: "order-1001",
-});
+const first = await charge("alice", "shop", 30, "order-1001");
+const retry = await charge("alice", "shop", 30, "order-1001");
 console.log(`retried charge:        ${first.paymentId} then ${retry.paymentId}`);
 check("a retry returns the same payment", first.paymentId === retry.paymentId);
 
 // 2. Fifty concurrent duplicates (a double-clicked button, an impatient client).
 const burst = await Promise.all(
-  Array.from({ length: 50 }, () =>
-    charge({ user: "alice", merchant: "shop", amount: 10, key: "order-1002" }),
-  ),
+  Array.from({ length: 50 }, () => charge("alice", "shop", 10, "order-1002")),
 );
 const burstIds = new Set(burst.map((p) => p.paymentId));
 console.log(
@@ -73,9 +57,9 @@ check("50 concurrent duplicates make one payment", burstIds.size === 1);
 // 3. Insufficient funds is final: the duplicate gets the same refusal, no second attempt.
 const attemptsBefore = ledger.attempts;
 const refusals = await Promise.allSettled([
-  charge({ user: "bob", merchant: "shop", amount: 50, key: "order-2001" }),
-  charge({ user: "bob", merchant: "shop", amount: 50, key: "order-2001" }).then(() =>
-    charge({ user: "bob", merchant: "shop", amount: 50, key: "order-2001" }),
+  charge("bob", "shop", 50, "order-2001"),
+  charge("bob", "shop", 50, "order-2001").then(() =>
+    charge("bob", "shop", 50, "order-2001"),
   ),
 ]);
 const reasons = refusals.map((r) =>
@@ -89,12 +73,7 @@ check(
 );
 
 // 4. The same key with another amount is refused, not charged.
-const reused = await charge({
-  user: "alice",
-  merchant: "shop",
-  amount: 99,
-  key: "order-1001",
-}).catch((e: Error) => e);
+const reused = await charge("alice", "shop", 99, "order-1001").catch((e: Error) => e);
 console.log(
   `reused key, new amount: ${reused instanceof Error ? reused.name : "charged?!"}`,
 );

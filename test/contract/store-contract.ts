@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IdempotencyStoreError } from "../../src/core/errors.js";
 import type { RecordId, StoredError } from "../../src/core/record.js";
 import type { ClaimRequest, IdempotencyStore } from "../../src/stores/contract.js";
 
@@ -469,6 +470,64 @@ export function describeStoreContract(
         expect(after.completed - before.completed).toBe(1);
         expect(after.failed - before.failed).toBe(1);
         expect(after.inProgress - before.inProgress).toBe(1);
+      });
+
+      // Stores with native expiry drop such a record instead (see "expiry").
+      if (options.nativeExpiry !== true) {
+        it("counts a record past its retention as expired until it is swept", async () => {
+          const before = await store.stats();
+          const id = newId();
+          const claimed = await store.claim(claimOf(id, { ttlMs: 50, leaseMs: 40 }));
+          await store.complete(id, claimed.record.token, { result: "v", ttlMs: 50 });
+          await sleep(120);
+
+          const after = await store.stats();
+          await store.sweep();
+          const swept = await store.stats();
+
+          expect(after.expired - before.expired).toBe(1);
+          expect(after.completed - before.completed).toBe(0);
+          expect(swept.expired).toBe(0);
+        });
+      }
+    });
+
+    describe("close", () => {
+      it("refuses every call after close with IdempotencyStoreError, and closes twice quietly", async () => {
+        const own = await setup();
+        const id = newId();
+        const claimed = await own.store.claim(claimOf(id));
+        await own.store.close();
+
+        const calls: Array<[string, () => Promise<unknown>]> = [
+          ["claim", () => own.store.claim(claimOf(newId()))],
+          [
+            "complete",
+            () => own.store.complete(id, claimed.record.token, { result: "v", ttlMs: 1 }),
+          ],
+          [
+            "fail",
+            () =>
+              own.store.fail(id, claimed.record.token, { error: retryable, ttlMs: 1 }),
+          ],
+          ["extend", () => own.store.extend(id, claimed.record.token, 1_000)],
+          ["saveStep", () => own.store.saveStep(id, claimed.record.token, "s", "1")],
+          ["get", () => own.store.get(id)],
+          ["delete", () => own.store.delete(id)],
+          ["list", () => own.store.list({})],
+          ["stats", () => own.store.stats()],
+        ];
+        for (const [name, call] of calls) {
+          const error = await Promise.resolve()
+            .then(call)
+            .then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+          expect(error, name).toBeInstanceOf(IdempotencyStoreError);
+        }
+        await expect(own.store.close()).resolves.toBeUndefined();
+        await own.teardown?.();
       });
     });
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MemoryStore } from "../../src/stores/memory/memory-store.js";
 import { describeStoreContract } from "../contract/store-contract.js";
+import { watchIntervals } from "../support/intervals.js";
 
 describeStoreContract("memory", async () => {
   const store = new MemoryStore();
@@ -53,6 +54,18 @@ describe("MemoryStore", () => {
 
     expect(store.size).toBe(0);
     await store.close();
+  });
+
+  it("sweeps on a timer that never keeps the process alive, and stops it on close", async () => {
+    const intervals = watchIntervals();
+    const store = new MemoryStore({ sweepInterval: "1s" });
+    const [timer] = intervals.made;
+
+    expect(intervals.made).toHaveLength(1);
+    expect(timer?.hasRef()).toBe(false);
+    await store.close();
+    intervals.restore();
+    expect(intervals.cleared.has(timer)).toBe(true);
   });
 
   it("rejects a bad bound and a bad sweep interval", () => {

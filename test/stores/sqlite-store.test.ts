@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/stores/sqlite/index.js";
 import { describeStoreContract } from "../contract/store-contract.js";
+import { watchIntervals } from "../support/intervals.js";
 
 const dir = mkdtempSync(join(tmpdir(), "idemkit-sqlite-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -50,10 +51,32 @@ describe("SqliteStore", () => {
     const path = join(dir, "pragmas.db");
     const store = new SqliteStore({ path, synchronous: "FULL" });
     const probe = new Database(path);
+    // `synchronous` is per connection: read it on a handle the store set up.
+    const normal = new Database(join(dir, "pragmas-normal.db"));
+    const full = new Database(join(dir, "pragmas-full.db"));
+    const onNormal = new SqliteStore({ database: normal });
+    const onFull = new SqliteStore({ database: full, synchronous: "FULL" });
 
     expect(probe.pragma("journal_mode", { simple: true })).toBe("wal");
-    probe.close();
+    expect(normal.pragma("synchronous", { simple: true })).toBe(1);
+    expect(full.pragma("synchronous", { simple: true })).toBe(2);
+    for (const closing of [onNormal, onFull, store]) await closing.close();
+    for (const db of [probe, normal, full]) db.close();
+  });
+
+  it("sweeps expired rows on a timer that never keeps the process alive, and stops it on close", async () => {
+    const intervals = watchIntervals();
+    const store = new SqliteStore({ path: ":memory:", sweepInterval: 20 });
+    const [timer] = intervals.made;
+    const claimed = await store.claim({ id, fingerprint: "", leaseMs: 5, ttlMs: 10 });
+    await store.complete(id, claimed.record.token, { result: "v", ttlMs: 10 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect((await store.stats()).total).toBe(0);
+    expect(timer?.hasRef()).toBe(false);
     await store.close();
+    intervals.restore();
+    expect(intervals.cleared.has(timer)).toBe(true);
   });
 
   it("uses a database the caller opened and leaves it open", async () => {

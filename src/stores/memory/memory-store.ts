@@ -89,7 +89,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   claimSync(request: ClaimRequest): ClaimOutcome {
-    if (this.#closed) throw new IdempotencyStoreError("The memory store is closed");
+    this.#assertOpen();
     const slot = slotOf(request.id);
     const outcome = decideClaim(this.#records.get(slot), request, this.#now());
     if (outcome.kind === "acquired") this.#write(slot, outcome.record);
@@ -105,6 +105,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   completeSync(id: RecordId, token: number, request: CompleteRequest): boolean {
+    this.#assertOpen();
     const slot = slotOf(id);
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
@@ -117,6 +118,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async fail(id: RecordId, token: number, request: FailRequest): Promise<boolean> {
+    this.#assertOpen();
     const slot = slotOf(id);
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
@@ -129,6 +131,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async extend(id: RecordId, token: number, leaseMs: number): Promise<boolean> {
+    this.#assertOpen();
     const slot = slotOf(id);
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
@@ -150,6 +153,7 @@ export class MemoryStore implements IdempotencyStore {
     name: string,
     value: string,
   ): Promise<boolean> {
+    this.#assertOpen();
     const slot = slotOf(id);
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
@@ -160,15 +164,18 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async get(id: RecordId): Promise<IdempotencyRecord | undefined> {
+    this.#assertOpen();
     const record = this.#records.get(slotOf(id));
     return record && this.#view(record);
   }
 
   async delete(id: RecordId): Promise<boolean> {
+    this.#assertOpen();
     return this.#records.delete(slotOf(id));
   }
 
   async list(options: ListOptions = {}): Promise<ListPage> {
+    this.#assertOpen();
     const limit = options.limit ?? 100;
     const start = options.cursor === undefined ? 0 : Number(options.cursor);
     const records: IdempotencyRecord[] = [];
@@ -188,6 +195,7 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async stats(): Promise<StoreStats> {
+    this.#assertOpen();
     const now = this.#now();
     const counts = { total: 0, inProgress: 0, completed: 0, failed: 0, expired: 0 };
     for (const record of this.#records.values()) {
@@ -202,9 +210,11 @@ export class MemoryStore implements IdempotencyStore {
   }
 
   async sweep(): Promise<number> {
+    this.#assertOpen();
     return this.#sweepNow();
   }
 
+  /** Stops the sweep timer; every later call fails with `IdempotencyStoreError`. */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
@@ -214,6 +224,10 @@ export class MemoryStore implements IdempotencyStore {
   /** How many records the map holds, expired ones included. */
   get size(): number {
     return this.#records.size;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new IdempotencyStoreError("The memory store is closed");
   }
 
   #view(record: IdempotencyRecord): IdempotencyRecord {

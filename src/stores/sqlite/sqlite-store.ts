@@ -1,7 +1,11 @@
 import { readFileSync } from "node:fs";
 import Database from "better-sqlite3";
 import { type Duration, parseDuration } from "../../core/duration.js";
-import { asStoreError, IdempotencyConfigError } from "../../core/errors.js";
+import {
+  asStoreError,
+  IdempotencyConfigError,
+  IdempotencyStoreError,
+} from "../../core/errors.js";
 import {
   type IdempotencyRecord,
   type RecordId,
@@ -82,6 +86,7 @@ export class SqliteStore implements IdempotencyStore {
   readonly #upsert: Database.Statement;
   readonly #claimTx: (request: ClaimRequest, now: number) => ClaimOutcome;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(options: SqliteStoreOptions = {}) {
     const synchronous = options.synchronous ?? DEFAULTS.synchronous;
@@ -274,7 +279,13 @@ export class SqliteStore implements IdempotencyStore {
     return this.#guard("sweep", () => this.#sweepNow());
   }
 
+  /**
+   * Stops the sweep timer and closes the database it opened (one passed in
+   * as `database` stays open). Every later call fails with
+   * `IdempotencyStoreError`.
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     if (this.#ownsDb && this.#db.open) this.#db.close();
@@ -313,6 +324,9 @@ export class SqliteStore implements IdempotencyStore {
   }
 
   #guard<T>(operation: string, fn: () => T): T {
+    if (this.#closed) {
+      throw new IdempotencyStoreError(`SQLite ${operation} failed: the store is closed`);
+    }
     try {
       return fn();
     } catch (error) {
