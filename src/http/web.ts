@@ -67,9 +67,15 @@ export function withIdempotency(
 }
 
 /**
- * Records the owner's response and returns the one to send. Bodies that end
- * within `limit` are buffered and stored; longer ones, and event streams,
- * go out as a stream and are recorded as not replayable.
+ * Records the owner's response and returns the one to send.
+ *
+ * - A body that ends within `limit` is buffered, stored, then sent.
+ * - A longer one goes out as a stream once the limit is passed, recorded as
+ *   not replayable.
+ * - A streaming type (event stream, NDJSON, JSON lines, multipart replace)
+ *   goes out chunk by chunk as it is produced, copied on the way while it
+ *   fits in `limit`; its end waits for the record, which holds the whole
+ *   body when it fit and a not-replayable marker when it did not.
  */
 export async function captureWebResponse(
   response: Response,
@@ -81,14 +87,12 @@ export async function captureWebResponse(
   const stream = response.body;
   const type = response.headers.get("content-type") ?? "";
 
-  if (stream === null || type.startsWith("text/event-stream")) {
-    await step.finish({
-      status,
-      headers,
-      body: stream === null ? new Uint8Array(0) : undefined,
-      unavailableReason: "The response was an event stream",
-    });
+  if (stream === null) {
+    await step.finish({ status, headers, body: new Uint8Array(0) });
     return response;
+  }
+  if (isStreamingType(type)) {
+    return new Response(recordingStream(stream, step, status, headers, limit), response);
   }
 
   const reader = stream.getReader();
@@ -171,6 +175,84 @@ export async function readLimited(
     }
     chunks.push(value);
   }
+}
+
+// Media types whose bodies are meant to reach the client as they are
+// produced, so they are never held back for the record.
+const STREAMING_TYPES = [
+  "text/event-stream",
+  "application/x-ndjson",
+  "application/ndjson",
+  "application/jsonl",
+  "application/x-jsonlines",
+  "application/stream+json",
+  "multipart/x-mixed-replace",
+];
+
+function isStreamingType(contentType: string): boolean {
+  const type = contentType.split(";", 1)[0]!.trim().toLowerCase();
+  return STREAMING_TYPES.includes(type);
+}
+
+/**
+ * The owner's streamed body, passed on chunk by chunk and copied while it
+ * fits in `limit`; the end waits for the record. A source that fails gives
+ * the key back (the client saw a broken response and may retry); a client
+ * that leaves early gets the response recorded as not replayable, since the
+ * handler ran.
+ */
+function recordingStream(
+  source: ReadableStream<Uint8Array>,
+  step: Extract<Step, { kind: "run" }>,
+  status: number,
+  headers: [string, string][],
+  limit: number,
+): ReadableStream<Uint8Array> {
+  const reader = source.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let settled = false;
+
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let read: ReadableStreamReadResult<Uint8Array>;
+      try {
+        read = await reader.read();
+      } catch (error) {
+        if (!settled) step.fail(error);
+        settled = true;
+        controller.error(error);
+        return;
+      }
+      if (read.done) {
+        settled = true;
+        await step.finish({
+          status,
+          headers,
+          body: size <= limit ? concat(chunks, size) : undefined,
+          unavailableReason: `The response body was larger than ${limit} bytes`,
+        });
+        controller.close();
+        return;
+      }
+      size += read.value.length;
+      if (size <= limit) chunks.push(read.value);
+      else chunks.length = 0;
+      controller.enqueue(read.value);
+    },
+    cancel(reason) {
+      if (!settled) {
+        settled = true;
+        void step.finish({
+          status,
+          headers,
+          body: undefined,
+          unavailableReason: "The client left before the response ended",
+        });
+      }
+      return reader.cancel(reason);
+    },
+  });
 }
 
 function headerPairs(headers: Headers): [string, string][] {

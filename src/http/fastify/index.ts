@@ -8,13 +8,18 @@
  * - `preHandler`: claims the key with the parsed body; a duplicate is
  *   answered here and the handler never runs.
  * - `onSend`: records the owner's serialised payload and holds it until
- *   the record is written, so a retry sent after the answer replays it.
+ *   the record is written, so a retry sent after the answer replays it. A
+ *   stream payload goes out chunk by chunk as it is produced, copied up to
+ *   `maxResponseBytes` on the way; its end waits for the record, which holds
+ *   the whole body when it fit and a not-replayable marker when it did not.
  *
  * A response that bypassed `onSend` (a hijacked reply) is recorded as not
  * replayable when its connection closes after its headers went out, so its key is not left in
  * progress. (A `close` listener costs less per request than an
  * `onResponse` hook, which makes Fastify watch every response's stream.)
  */
+import { type Readable, Transform } from "node:stream";
+import type { CapturedResponse } from "../captured.js";
 import {
   type NodeHeaders,
   nodeRequestView,
@@ -102,7 +107,7 @@ export function idempotency(
   options: HttpIdempotencyOptions,
 ): (instance: FastifyInstanceLike, opts: unknown) => Promise<void> {
   const protocol = new IdempotencyProtocol(options);
-  const { replayHeaders } = protocol.settings;
+  const { replayHeaders, maxResponseBytes } = protocol.settings;
   const state = (request: FastifyRequestLike) =>
     (request as unknown as Record<typeof STATE, Pending | null>)[STATE];
   const setState = (request: FastifyRequestLike, value: Pending | null): void => {
@@ -155,12 +160,18 @@ export function idempotency(
         return;
       }
       setState(request, null);
+      const status = reply.statusCode;
+      const headers = pickHeaders(replayHeaders, (name) => reply.getHeader(name));
+      if (isReadable(payload)) {
+        done(null, recordingStream(payload, step, status, headers, maxResponseBytes));
+        return;
+      }
       step
         .finish({
-          status: reply.statusCode,
-          headers: pickHeaders(replayHeaders, (name) => reply.getHeader(name)),
+          status,
+          headers,
           body: payloadBytes(payload),
-          unavailableReason: "The response was a stream",
+          unavailableReason: "The response was neither bytes, text nor a stream",
         })
         .then(
           () => done(null, payload),
@@ -206,6 +217,67 @@ function send(reply: FastifyReplyLike, value: HttpReply): FastifyReplyLike {
   for (const [name, header] of Object.entries(headers)) reply.header(name, header);
   reply.send(Buffer.from(value.body.buffer, value.body.byteOffset, value.body.length));
   return reply;
+}
+
+/**
+ * The owner's stream payload, passed on chunk by chunk and copied while it
+ * fits in `limit`. Its end waits for the record. A source that fails gives
+ * the key back (the client saw a broken response and may retry); a client
+ * that leaves early gets the response recorded as not replayable, since the
+ * handler ran.
+ */
+function recordingStream(
+  source: Readable,
+  step: RunStep,
+  status: number,
+  headers: CapturedResponse["headers"],
+  limit: number,
+): Transform {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let settled = false;
+  const settle = (body: Uint8Array | undefined, reason: string): Promise<void> => {
+    settled = true;
+    return step.finish({ status, headers, body, unavailableReason: reason });
+  };
+
+  const out = new Transform({
+    transform(chunk: Buffer | string, _encoding, callback) {
+      const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+      size += bytes.length;
+      if (size <= limit) chunks.push(bytes);
+      else chunks.length = 0;
+      callback(null, bytes);
+    },
+    flush(callback) {
+      const body = size <= limit ? Buffer.concat(chunks, size) : undefined;
+      settle(body, `The response body was larger than ${limit} bytes`).then(
+        () => callback(),
+        (error: unknown) => callback(error as Error),
+      );
+    },
+  });
+  source.once("error", (error) => {
+    if (!settled) {
+      settled = true;
+      step.fail(error);
+    }
+    out.destroy(error);
+  });
+  out.once("close", () => {
+    if (!settled) void settle(undefined, "The client left before the response ended");
+  });
+  source.pipe(out);
+  return out;
+}
+
+function isReadable(payload: unknown): payload is Readable {
+  return (
+    payload !== null &&
+    typeof payload === "object" &&
+    typeof (payload as Readable).pipe === "function" &&
+    typeof (payload as Readable).on === "function"
+  );
 }
 
 function payloadBytes(payload: unknown): Uint8Array | undefined {

@@ -11,6 +11,8 @@
  * - POST /whoami: 201 JSON `{ user, n }` (user = the Authorization header).
  * - POST /slow: 201 after 400 ms.
  * - POST /stream: a chunked text response in three writes.
+ * - POST /live: an NDJSON stream that sends its first line, then waits for
+ *   the test to call `openLive()` before sending the second.
  * - GET /orders: 200, never under the protocol.
  */
 import type { AddressInfo } from "node:net";
@@ -51,7 +53,21 @@ export interface RunningApp {
   readonly url: string;
   /** How often each route's handler ran. */
   readonly runs: Map<string, number>;
+  /** Lets the running POST /live send its second line and end. */
+  openLive(): void;
   close(): Promise<void>;
+}
+
+/** The gate POST /live waits on after its first line. */
+function liveGate(): { wait(): Promise<void>; open(): void } {
+  let release = (): void => {};
+  return {
+    wait: () =>
+      new Promise<void>((resolve) => {
+        release = resolve;
+      }),
+    open: () => release(),
+  };
 }
 
 const BIG = "x".repeat(4096);
@@ -69,19 +85,21 @@ export function startApp(
   options: HttpIdempotencyOptions,
 ): Promise<RunningApp> {
   const runs = new Map<string, number>();
+  const live = liveGate();
   if (framework === "express" || framework === "express 4") {
-    return startExpress(EXPRESS[framework], options, runs);
+    return startExpress(EXPRESS[framework], options, runs, live);
   }
   if (framework === "fastify" || framework === "fastify 4") {
-    return startFastify(FASTIFY[framework], options, runs);
+    return startFastify(FASTIFY[framework], options, runs, live);
   }
-  return startHono(options, runs);
+  return startHono(options, runs, live);
 }
 
 async function startExpress(
   express: typeof import("express"),
   options: HttpIdempotencyOptions,
   runs: Map<string, number>,
+  live: ReturnType<typeof liveGate>,
 ): Promise<RunningApp> {
   const app = express();
   app.use(express.json({ limit: "10mb" }));
@@ -121,6 +139,13 @@ async function startExpress(
     }
     res.end();
   });
+  app.post("/live", async (_req, res) => {
+    counter(runs, "live");
+    res.status(200).type("application/x-ndjson");
+    res.write('{"line":1}\n');
+    await live.wait();
+    res.end('{"line":2}\n');
+  });
   app.get("/orders", (_req, res) => {
     res.json({ list: true });
   });
@@ -131,6 +156,7 @@ async function startExpress(
   return {
     url: `http://127.0.0.1:${port}`,
     runs,
+    openLive: live.open,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -143,6 +169,7 @@ async function startFastify(
   Fastify: typeof import("fastify").default,
   options: HttpIdempotencyOptions,
   runs: Map<string, number>,
+  live: ReturnType<typeof liveGate>,
 ): Promise<RunningApp> {
   const app = Fastify({ bodyLimit: 10 * 1024 * 1024 });
   await app.register(fastifyIdempotency(options));
@@ -184,16 +211,30 @@ async function startFastify(
       .type("text/plain")
       .send(Readable.from(["a", "b", `c${n}`]));
   });
+  app.post("/live", async (_req, reply) => {
+    counter(runs, "live");
+    const { PassThrough } = await import("node:stream");
+    const stream = new PassThrough();
+    stream.write('{"line":1}\n');
+    void live.wait().then(() => stream.end('{"line":2}\n'));
+    return reply.code(200).type("application/x-ndjson").send(stream);
+  });
   app.get("/orders", async () => ({ list: true }));
 
   await app.listen({ port: 0, host: "127.0.0.1" });
   const { port } = app.server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, runs, close: () => app.close() };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    runs,
+    openLive: live.open,
+    close: () => app.close(),
+  };
 }
 
 async function startHono(
   options: HttpIdempotencyOptions,
   runs: Map<string, number>,
+  live: ReturnType<typeof liveGate>,
 ): Promise<RunningApp> {
   const app = new Hono();
   app.use("*", honoIdempotency(options));
@@ -241,6 +282,22 @@ async function startHono(
       headers: { "content-type": "text/plain" },
     });
   });
+  app.post("/live", () => {
+    counter(runs, "live");
+    const encoder = new TextEncoder();
+    const stream = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(encoder.encode('{"line":1}\n'));
+        await live.wait();
+        controller.enqueue(encoder.encode('{"line":2}\n'));
+        controller.close();
+      },
+    });
+    return new Response(stream, {
+      status: 200,
+      headers: { "content-type": "application/x-ndjson" },
+    });
+  });
   app.get("/orders", (c) => c.json({ list: true }));
 
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
@@ -249,6 +306,7 @@ async function startHono(
   return {
     url: `http://127.0.0.1:${port}`,
     runs,
+    openLive: live.open,
     close: () =>
       new Promise<void>((resolve) => {
         if ("closeAllConnections" in server) server.closeAllConnections();
