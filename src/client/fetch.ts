@@ -11,7 +11,7 @@
 import { randomUUID } from "node:crypto";
 import { type Duration, parseDuration } from "../core/duration.js";
 import { IdempotencyConfigError } from "../core/errors.js";
-import { formatIdempotencyKey } from "../http/key-header.js";
+import { formatIdempotencyKey, parseIdempotencyKey } from "../http/key-header.js";
 import { fullJitter, parseRetryAfter, sleep } from "./backoff.js";
 
 /** What `onRetry` is told before each retry. */
@@ -144,8 +144,11 @@ async function send(
   const headers = new Headers(
     init?.headers ?? (input instanceof Request ? input.headers : undefined),
   );
-  const key = settings.key ?? randomUUID();
-  if (!SAFE_METHODS.has(method) && !headers.has("idempotency-key")) {
+  // A key the caller put in the headers is the one sent: report that one.
+  const given = headers.get("idempotency-key");
+  const parsed = given === null ? undefined : parseIdempotencyKey(given);
+  const key = parsed?.ok ? parsed.key : (given ?? settings.key ?? randomUUID());
+  if (!SAFE_METHODS.has(method) && given === null) {
     headers.set("idempotency-key", formatIdempotencyKey(key));
   }
 

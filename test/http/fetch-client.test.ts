@@ -238,6 +238,24 @@ describe("idempotentFetch", () => {
     expect(server.keys).toEqual(['"order-7"', '"order-7"', '"order-7"']);
   });
 
+  it("reports the key the caller put in the headers, the one every attempt sent", async () => {
+    const server = await scripted((_req, res, attempt) => {
+      res.writeHead(attempt < 2 ? 503 : 201).end();
+    });
+    const retryKeys: string[] = [];
+
+    const res = await idempotentFetch(
+      `${server.url}/x`,
+      { method: "POST", body: "a", headers: { "Idempotency-Key": '"from-caller"' } },
+      { baseDelay: 5, onRetry: (info) => retryKeys.push(info.key) },
+    );
+
+    expect(res.status).toBe(201);
+    expect(server.keys).toEqual(['"from-caller"', '"from-caller"']);
+    expect(res.idempotencyKey).toBe("from-caller");
+    expect(retryKeys).toEqual(["from-caller"]);
+  });
+
   it("resends a Request object's body on every attempt", async () => {
     const bodies: string[] = [];
     const server = await scripted((_req, res, attempt) => {
