@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type PgPool,
+  type PgQueryResult,
+  single,
+} from "../../../src/stores/postgres/client.js";
 import { PostgresStore } from "../../../src/stores/postgres/postgres-store.js";
 import { describeStoreContract } from "../../contract/store-contract.js";
+import { watchIntervals } from "../../support/intervals.js";
 import { openPostgres, type TestPostgres } from "../../support/postgres.js";
 
 /** A migrated store in a fresh schema, torn down with it. */
@@ -118,31 +124,75 @@ describe("PostgresStore", () => {
     );
   });
 
-  it("sweeps a backlog in batches", async () => {
+  it("sweeps a backlog in batches of sweepBatchSize, one DELETE per batch", async () => {
+    // Counts the sweep statements the store sends, and the rows each deleted.
+    const deletedPerSweep: number[] = [];
+    const counting: PgPool = {
+      connect: () => db.pool.connect(),
+      async query(textOrConfig, values) {
+        const result = await db.pool.query(textOrConfig, values);
+        const text = typeof textOrConfig === "string" ? textOrConfig : textOrConfig.text;
+        if (/^\s*DELETE\b/i.test(text) && text.includes(" ctid IN ")) {
+          deletedPerSweep.push(single(result as PgQueryResult).rowCount ?? 0);
+        }
+        return result;
+      },
+    };
+    const batch = 7;
     const store = new PostgresStore({
-      pool: db.pool,
+      pool: counting,
       schema: db.schema,
       table: "sweep",
       sweepInterval: false,
-      sweepBatchSize: 7,
+      sweepBatchSize: batch,
     });
     await store.migrate();
-    const claims = Array.from({ length: 30 }, (_, i) =>
-      store.claim({
-        id: { namespace: "sweep", scope: "", key: `k${i}` },
-        fingerprint: "",
-        leaseMs: 1,
-        ttlMs: 1,
-      }),
-    );
-    await Promise.all(claims);
+    const claimAll = (count: number, prefix: string) =>
+      Promise.all(
+        Array.from({ length: count }, (_, i) =>
+          store.claim({
+            id: { namespace: "sweep", scope: "", key: `${prefix}${i}` },
+            fingerprint: "",
+            leaseMs: 1,
+            ttlMs: 1,
+          }),
+        ),
+      );
+    await claimAll(30, "a");
     await new Promise((resolve) => setTimeout(resolve, 20));
 
     const swept = await store.sweep();
 
+    // Full batches until one comes back short: 7 + 7 + 7 + 7 + 2.
     expect(swept).toBe(30);
+    expect(deletedPerSweep).toEqual([7, 7, 7, 7, 2]);
     expect((await store.stats()).total).toBe(0);
+
+    // An exact multiple of the batch needs one more, empty, statement to see the end.
+    deletedPerSweep.length = 0;
+    await claimAll(2 * batch, "b");
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    expect(await store.sweep()).toBe(2 * batch);
+    expect(deletedPerSweep).toEqual([7, 7, 0]);
     await store.close();
+  });
+
+  it("keeps its sweep timer from holding the process open and clears it on close", async () => {
+    const intervals = watchIntervals();
+    const store = new PostgresStore({
+      pool: db.pool,
+      schema: db.schema,
+      table: "timer_ref",
+      sweepInterval: "1s",
+    });
+    const [timer] = intervals.made;
+
+    expect(intervals.made).toHaveLength(1);
+    expect(timer?.hasRef()).toBe(false);
+    await store.close();
+    intervals.restore();
+    expect(intervals.cleared.has(timer)).toBe(true);
   });
 
   it("sweeps on its own timer and stops on close", async () => {
