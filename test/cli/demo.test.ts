@@ -68,6 +68,18 @@ describe("idemkit demo", () => {
     expect(result.stdout).toContain("Every guarantee held");
   });
 
+  it("takes its store from IDEMKIT_STORE when --store is not given, as every command does", async () => {
+    const [result, help] = await Promise.all([
+      runCli(["demo"], { IDEMKIT_STORE: "memory:" }, 40_000),
+      runCli(["demo", "--help"]),
+    ]);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split("\n")[0]).toMatch(/, store memory:$/);
+    expect(result.stdout).toContain("Every guarantee held");
+    expect(help.stdout).toMatch(/--store URL .*\(env IDEMKIT_STORE\)/);
+  });
+
   it("default run leaves no database file behind in the working directory", async () => {
     const result = await runCli(["demo"], {}, 40_000);
 

@@ -45,6 +45,32 @@ const post = (key: string | undefined, body: string) =>
     body,
   });
 
+/** Starts a second proxy in front of the same upstream, on the memory store. */
+async function startProxy(
+  flags: readonly string[],
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = startCli([
+    "proxy",
+    "--upstream",
+    upstream.url,
+    "--listen",
+    "127.0.0.1:0",
+    "--store",
+    "memory:",
+    ...flags,
+  ]);
+  const url = (await waitForLine(child, READY))[1]!;
+  return {
+    url,
+    stop: async () => {
+      child.kill("SIGTERM");
+      await finished(child);
+    },
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe("idemkit proxy", () => {
   it("runs 50 concurrent duplicates once upstream, and replays carry Idempotent-Replayed", async () => {
     upstream.delayMs = 100;
@@ -111,13 +137,11 @@ describe("idemkit proxy", () => {
     expect(proxied.status).toBe(direct.status);
     expect(proxied.headers.get("x-upstream")).toBe("yes");
     expect(proxied.headers.get("idempotent-replayed")).toBeNull();
-    expect({ ...proxiedBody, forwardedFor: null, forwardedHost: null }).toEqual({
-      ...directBody,
-      forwardedFor: null,
-      forwardedHost: null,
-    });
+    const forwarded = { forwardedFor: null, forwardedHost: null, forwardedProto: null };
+    expect({ ...proxiedBody, ...forwarded }).toEqual({ ...directBody, ...forwarded });
     expect(proxiedBody.forwardedFor).toBe("127.0.0.1");
     expect(proxiedBody.forwardedHost).toBe(new URL(proxyUrl).host);
+    expect(proxiedBody.forwardedProto).toBe("http");
   });
 
   it("streams a 2 MiB upload without a key through, before the client has finished sending", async () => {
@@ -202,5 +226,97 @@ describe("idemkit proxy", () => {
     expect(b.headers.get("idempotent-replayed")).toBeNull();
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(upstream.posts - before).toBe(2);
+  });
+  it("tells the upstream the client's protocol with X-Forwarded-Proto on the idempotency path", async () => {
+    const answer = await post("proto-1", '{"amount":2}');
+
+    expect(answer.status).toBe(201);
+    expect(await answer.json()).toMatchObject({
+      forwardedProto: "http",
+      forwardedHost: new URL(proxyUrl).host,
+    });
+  });
+
+  it("without --required, lets a POST without a key through to the upstream", async () => {
+    const before = upstream.posts;
+
+    const answer = await post(undefined, '{"amount":4}');
+
+    expect(answer.status).toBe(201);
+    expect(answer.headers.get("x-upstream")).toBe("yes");
+    expect(upstream.posts - before).toBe(1);
+  });
+
+  it("with --required, answers a POST or PATCH without a key 400 problem+json and never calls the upstream", async () => {
+    const proxy = await startProxy(["--required"]);
+    try {
+      const before = upstream.posts;
+      const send = (method: string, key?: string) =>
+        fetch(`${proxy.url}/charges`, {
+          method,
+          headers: {
+            "content-type": "application/json",
+            ...(key ? { "idempotency-key": key } : {}),
+          },
+          body: '{"amount":5}',
+        });
+
+      const keylessPost = await send("POST");
+      const patch = await send("PATCH");
+      const problem = await keylessPost.json();
+      await patch.arrayBuffer();
+
+      expect(keylessPost.status).toBe(400);
+      expect(keylessPost.headers.get("content-type")).toMatch(
+        /^application\/problem\+json/,
+      );
+      expect(problem).toMatchObject({ status: 400, code: "IDEMKIT_KEY_MISSING" });
+      expect(patch.status).toBe(400);
+      expect(upstream.posts).toBe(before);
+
+      // A key, or a method outside the protocol, still reaches the upstream.
+      const keyed = await send("POST", "required-1");
+      const get = await fetch(`${proxy.url}/things`);
+      expect([keyed.status, get.status]).toEqual([201, 200]);
+      expect(upstream.posts - before).toBe(1);
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it("with --ttl 1s, replays at once and runs the key upstream again once the ttl has passed", async () => {
+    const proxy = await startProxy(["--ttl", "1s"]);
+    try {
+      const before = upstream.posts;
+      const send = () =>
+        fetch(`${proxy.url}/charges`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "idempotency-key": "ttl-1" },
+          body: '{"amount":6}',
+        });
+
+      const first = await send();
+      const firstBody = await first.text();
+      // The record completed before the first answer arrived, so it
+      // expires at most 1 s after this moment.
+      const answeredAt = Date.now();
+      const replay = await send();
+      const replayBody = await replay.text();
+
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(replayBody).toBe(firstBody);
+      expect(upstream.posts - before).toBe(1);
+
+      await sleep(answeredAt + 1_000 + 100 - Date.now());
+      const after = await send();
+      const afterBody = await after.text();
+
+      expect(after.status).toBe(201);
+      expect(after.headers.get("idempotent-replayed")).toBeNull();
+      expect(afterBody).not.toBe(firstBody);
+      expect(upstream.posts - before).toBe(2);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

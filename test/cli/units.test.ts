@@ -1,10 +1,11 @@
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { parseCommandArgs } from "../../src/cli/args.js";
 import { inspectCommand } from "../../src/cli/commands/inspect.js";
 import { parseListen } from "../../src/cli/commands/proxy.js";
 import { CliUsageError } from "../../src/cli/errors.js";
+import { Progress } from "../../src/cli/format.js";
 import { readAll, readWithin } from "../../src/cli/proxy/bridge.js";
 import { endToEnd, upstreamHeaders } from "../../src/cli/proxy/headers.js";
 import { redact, sqlitePath } from "../../src/cli/store-url.js";
@@ -125,5 +126,58 @@ describe("proxy body reader", () => {
     const reading = readAll(stream, 100);
     stream.destroy(new Error("socket reset"));
     await expect(reading).rejects.toThrow("socket reset");
+  });
+});
+
+describe("progress line", () => {
+  /** A stand-in for stderr that records what is written to it. */
+  function fakeStream(isTTY: boolean | undefined): {
+    stream: NodeJS.WriteStream;
+    writes: string[];
+  } {
+    const writes: string[] = [];
+    const stream = {
+      isTTY,
+      write: (chunk: string) => {
+        writes.push(chunk);
+        return true;
+      },
+    } as unknown as NodeJS.WriteStream;
+    return { stream, writes };
+  }
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("draws on a terminal, at most ten times a second, and erases its line when done", () => {
+    vi.useFakeTimers({ now: 1_000_000, toFake: ["Date"] });
+    const { stream, writes } = fakeStream(true);
+    const progress = new Progress(stream);
+
+    progress.update("reading records… 1");
+    progress.update("reading records… 2");
+    vi.setSystemTime(1_000_100);
+    progress.update("reading records… 3");
+    progress.done();
+    progress.done();
+
+    expect(writes).toEqual([
+      "\r\x1b[2Kreading records… 1",
+      "\r\x1b[2Kreading records… 3",
+      "\r\x1b[2K",
+    ]);
+  });
+
+  it("writes nothing when the stream is not a terminal (a pipe or a log file)", () => {
+    for (const isTTY of [false, undefined]) {
+      const { stream, writes } = fakeStream(isTTY);
+      const progress = new Progress(stream);
+
+      progress.update("reading records… 1");
+      progress.done();
+
+      expect(writes).toEqual([]);
+    }
   });
 });

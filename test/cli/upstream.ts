@@ -53,6 +53,7 @@ export async function startUpstream(port = 0): Promise<TestUpstream> {
           url: req.url,
           forwardedFor: req.headers["x-forwarded-for"] ?? null,
           forwardedHost: req.headers["x-forwarded-host"] ?? null,
+          forwardedProto: req.headers["x-forwarded-proto"] ?? null,
         });
         res.writeHead(req.method === "POST" ? 201 : 200, {
           "content-type": "application/json",

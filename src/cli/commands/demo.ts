@@ -28,6 +28,7 @@ export const demoCommand: Command = {
       type: "string",
       value: "URL",
       description: "Store to use (default: a fresh SQLite file in a temporary folder)",
+      env: "IDEMKIT_STORE",
     },
   },
   details: `Cases: a retried charge after a dropped response, 20 concurrent duplicate
