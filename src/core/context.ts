@@ -93,6 +93,7 @@ export interface OwnerDeps {
 /**
  * The context of an execution that owns its record. The abort controller
  * is made on first use of `signal`, since most operations never read it.
+ * It is also what the lease keeper tells when the lease is lost.
  */
 export class OwnerContext implements IdempotencyContext {
   readonly id: RecordId;
@@ -103,6 +104,9 @@ export class OwnerContext implements IdempotencyContext {
   #usedSteps: Set<string> | undefined;
   #controller: AbortController | undefined;
   #lostReason: IdempotencyLeaseLostError | undefined;
+  readonly #onLost:
+    | ((ctx: OwnerContext, error: IdempotencyLeaseLostError) => void)
+    | undefined;
 
   constructor(
     deps: OwnerDeps,
@@ -110,8 +114,10 @@ export class OwnerContext implements IdempotencyContext {
     attempt: number,
     token: number,
     steps: Readonly<Record<string, string>>,
+    onLost?: (ctx: OwnerContext, error: IdempotencyLeaseLostError) => void,
   ) {
     this.#deps = deps;
+    this.#onLost = onLost;
     this.id = id;
     this.attempt = attempt;
     this.token = token;
@@ -129,6 +135,15 @@ export class OwnerContext implements IdempotencyContext {
   /** True once the lease was lost. */
   get leaseLost(): boolean {
     return this.#lostReason !== undefined;
+  }
+
+  /** The lease keeper's report: the lease is gone, for `reason`. */
+  onLeaseLost(reason: string): void {
+    const error = new IdempotencyLeaseLostError(
+      `Lost the lease on key "${this.id.key}": ${reason}`,
+    );
+    this.loseLease(error);
+    this.#onLost?.(this, error);
   }
 
   /** Marks the lease lost and aborts `signal`. */

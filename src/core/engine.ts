@@ -21,9 +21,14 @@ import { claimError, inProgressError, reuseError } from "./engine-errors.js";
 import {
   asStoreError,
   IdempotencyConfigError,
-  IdempotencyLeaseLostError,
+  type IdempotencyLeaseLostError,
 } from "./errors.js";
-import { CHANNELS, emit, type IdempotencyEvent } from "./events.js";
+import {
+  CHANNELS,
+  emit,
+  type IdempotencyEvent,
+  type IdempotencyEventType,
+} from "./events.js";
 import { LeaseKeeper } from "./heartbeat.js";
 import { validateKey, validateName, validateScope } from "./keys.js";
 import {
@@ -114,6 +119,16 @@ export class Idempotency {
   readonly settings: EngineSettings;
   readonly #flights: Map<string, Flight>;
   readonly #leases = new LeaseKeeper();
+
+  /** What an owner's lost lease sets off: an event and a warning. */
+  readonly #onLeaseLost = (ctx: OwnerContext, error: IdempotencyLeaseLostError): void => {
+    const { id, attempt, token } = ctx;
+    this.#emit({ type: "lease_lost", id, attempt, token, error });
+    this.settings.logger.warn(
+      { id, attempt, reason: error.message },
+      "idemkit: lease lost while running",
+    );
+  };
 
   constructor(options: IdempotencyOptions) {
     this.settings = normalizeEngineOptions(options);
@@ -345,9 +360,17 @@ export class Idempotency {
         key: record.key,
       };
       const { token, attempts: attempt } = record;
-      const ctx = new OwnerContext(this.settings, id, attempt, token, record.steps);
+      const ctx = new OwnerContext(
+        this.settings,
+        id,
+        attempt,
+        token,
+        record.steps,
+        this.#onLeaseLost,
+      );
 
-      this.#emit({ type: "acquired", id, attempt, token });
+      if (this.#heard("acquired")) this.#emit({ type: "acquired", id, attempt, token });
+      else this.#count("acquired");
       if (takenOver) {
         this.#emit({ type: "taken_over", id, attempt, token });
         logger.info(
@@ -358,22 +381,17 @@ export class Idempotency {
 
       const heartbeat =
         settings.heartbeatMs > 0
-          ? this.#leases.keep({
-              store,
-              id,
-              token,
-              leaseMs: settings.leaseMs,
-              intervalMs: settings.heartbeatMs,
-              logger,
-              onLost: (reason) => {
-                const error = new IdempotencyLeaseLostError(
-                  `Lost the lease on key "${id.key}": ${reason}`,
-                );
-                ctx.loseLease(error);
-                this.#emit({ type: "lease_lost", id, attempt, token, error });
-                logger.warn({ id, attempt, reason }, "idemkit: lease lost while running");
+          ? this.#leases.keep(
+              {
+                store,
+                id,
+                token,
+                leaseMs: settings.leaseMs,
+                intervalMs: settings.heartbeatMs,
+                logger,
               },
-            })
+              ctx,
+            )
           : undefined;
 
       let value: T;
@@ -417,14 +435,16 @@ export class Idempotency {
         );
         return value;
       }
-      const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
-      this.#emit({
-        type: "completed",
-        id,
-        attempt,
-        token,
-        resultUnavailable: unavailable,
-      });
+      if (this.#heard("completed")) {
+        const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
+        this.#emit({
+          type: "completed",
+          id,
+          attempt,
+          token,
+          resultUnavailable: unavailable,
+        });
+      } else this.#count("completed");
       return value;
     } finally {
       // Only the fast path of `execute` passes its flight; `#claimAndRun`
@@ -493,17 +513,32 @@ export class Idempotency {
   }
 
   #replay<T>(record: IdempotencyRecord): T {
-    const id: RecordId = {
-      namespace: record.namespace,
-      scope: record.scope,
-      key: record.key,
-    };
-    this.#emit({
-      type: "replayed",
-      id,
-      replayedError: record.status === "failed" || undefined,
-    });
+    if (this.#heard("replayed")) {
+      const id: RecordId = {
+        namespace: record.namespace,
+        scope: record.scope,
+        key: record.key,
+      };
+      this.#emit({
+        type: "replayed",
+        id,
+        replayedError: record.status === "failed" || undefined,
+      });
+    } else this.#count("replayed");
     return replayOutcome<T>(record, this.settings.codec);
+  }
+
+  /**
+   * Whether an `onEvent` hook or a channel subscriber hears events of
+   * `type`. The paths every call takes ask first, so an engine nobody
+   * listens to builds no event objects; `#count` keeps the metric.
+   */
+  #heard(type: IdempotencyEventType): boolean {
+    return this.settings.onEvent !== undefined || CHANNELS[type].hasSubscribers;
+  }
+
+  #count(type: IdempotencyEventType): void {
+    if (telemetryEnabled) countEvent(type, this.settings.store.kind);
   }
 
   #emit(event: Omit<IdempotencyEvent, "store">): void {

@@ -2,7 +2,13 @@ import type { IdempotencyStore } from "../stores/contract.js";
 import type { Logger } from "./logger.js";
 import type { RecordId } from "./record.js";
 
-/** What a heartbeat renews and whom it tells when the lease is gone. */
+/** Whom a keeper tells when a lease is gone. */
+export interface LeaseHolder {
+  /** Called once when the lease is lost (fenced out, or not renewed in time). */
+  onLeaseLost(reason: string): void;
+}
+
+/** What a heartbeat renews: one owner's claim. */
 export interface HeartbeatPlan {
   readonly store: IdempotencyStore;
   readonly id: RecordId;
@@ -10,8 +16,6 @@ export interface HeartbeatPlan {
   readonly leaseMs: number;
   readonly intervalMs: number;
   readonly logger: Logger;
-  /** Called once when the lease is lost (fenced out, or not renewed in time). */
-  readonly onLost: (reason: string) => void;
 }
 
 /** A running owner's lease, as the keeper tracks it. */
@@ -20,13 +24,29 @@ export interface KeptLease {
   stop(): void;
 }
 
-interface Lease extends KeptLease {
-  readonly plan: HeartbeatPlan;
+// One object per running owner, with no closures: starting an operation
+// costs this allocation and a set insertion.
+class Lease implements KeptLease {
   nextBeatAt: number;
   /** The last lease end the store confirmed (or the claim's). */
   leaseEnd: number;
-  beating: boolean;
-  stopped: boolean;
+  beating = false;
+  stopped = false;
+
+  constructor(
+    readonly leases: Set<Lease>,
+    readonly plan: HeartbeatPlan,
+    readonly holder: LeaseHolder,
+    now: number,
+  ) {
+    this.nextBeatAt = now + plan.intervalMs;
+    this.leaseEnd = now + plan.leaseMs;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.leases.delete(this);
+  }
 }
 
 /**
@@ -48,20 +68,10 @@ export class LeaseKeeper {
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
 
-  /** Starts renewing a lease claimed just now. */
-  keep(plan: HeartbeatPlan): KeptLease {
+  /** Starts renewing a lease claimed just now; `holder` hears if it is lost. */
+  keep(plan: HeartbeatPlan, holder: LeaseHolder): KeptLease {
     const now = Date.now();
-    const lease: Lease = {
-      plan,
-      nextBeatAt: now + plan.intervalMs,
-      leaseEnd: now + plan.leaseMs,
-      beating: false,
-      stopped: false,
-      stop: () => {
-        lease.stopped = true;
-        this.#leases.delete(lease);
-      },
-    };
+    const lease = new Lease(this.#leases, plan, holder, now);
     this.#leases.add(lease);
     this.#arm(lease.nextBeatAt, now);
     return lease;
@@ -115,6 +125,6 @@ export class LeaseKeeper {
 
   #lose(lease: Lease, reason: string): void {
     lease.stop();
-    lease.plan.onLost(reason);
+    lease.holder.onLeaseLost(reason);
   }
 }

@@ -92,40 +92,6 @@ export function updateRecord(
 }
 
 /**
- * The record an owner's fenced complete or fail leaves: `current` settled
- * as `status`, with its result or error, at `nowMs`. The same fields as
- * {@link updateRecord} writes, without its per-field checks: this runs on
- * every execution of an in-process store.
- */
-export function settleRecord(
-  current: IdempotencyRecord,
-  status: "completed" | "failed",
-  outcome: {
-    readonly result?: string | undefined;
-    readonly error?: StoredError | undefined;
-  },
-  nowMs: number,
-  ttlMs: number,
-): IdempotencyRecord {
-  return {
-    namespace: current.namespace,
-    scope: current.scope,
-    key: current.key,
-    fingerprint: current.fingerprint,
-    status,
-    token: current.token,
-    leaseUntil: 0,
-    attempts: current.attempts,
-    result: outcome.result,
-    error: outcome.error,
-    steps: current.steps,
-    createdAt: current.createdAt,
-    completedAt: nowMs,
-    expiresAt: nowMs + ttlMs,
-  };
-}
-
-/**
  * One string per record id, for in-process maps (the memory store, the
  * engine's in-flight calls). The length prefixes make it unambiguous: no
  * two ids, whatever their characters, give the same string.

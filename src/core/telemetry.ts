@@ -78,10 +78,24 @@ function currentCounter(api: OtelApi): Counter {
 /** True when `@opentelemetry/api` was found. */
 export const telemetryEnabled = otel !== undefined;
 
+// One frozen attributes object per (store, event) pair, so counting an
+// event allocates nothing.
+const eventAttributes = new Map<string, Map<string, Attributes>>();
+
 /** Counts one engine event. */
 export function countEvent(type: string, store: string): void {
-  if (otel)
-    currentCounter(otel).add(1, { "idemkit.event": type, "idemkit.store": store });
+  if (otel === undefined) return;
+  let byType = eventAttributes.get(store);
+  if (byType === undefined) {
+    byType = new Map();
+    eventAttributes.set(store, byType);
+  }
+  let attributes = byType.get(type);
+  if (attributes === undefined) {
+    attributes = Object.freeze({ "idemkit.event": type, "idemkit.store": store });
+    byType.set(type, attributes);
+  }
+  currentCounter(otel).add(1, attributes);
 }
 
 /**

@@ -3,7 +3,6 @@ import { IdempotencyConfigError, IdempotencyStoreError } from "../../core/errors
 import {
   type IdempotencyRecord,
   type RecordId,
-  settleRecord,
   slotOf,
   updateRecord,
 } from "../../core/record.js";
@@ -39,6 +38,8 @@ export interface MemoryStoreOptions {
 }
 
 const DEFAULT_SWEEP_INTERVAL: Duration = "60s";
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * A store in a `Map`: one process, no durability. Lookups are O(1); eviction
@@ -110,10 +111,7 @@ export class MemoryStore implements IdempotencyStore {
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
 
-    this.#settle(
-      slot,
-      settleRecord(current, "completed", request, this.#now(), request.ttlMs),
-    );
+    this.#settleInPlace(slot, current, "completed", request);
     return true;
   }
 
@@ -123,10 +121,7 @@ export class MemoryStore implements IdempotencyStore {
     const current = this.#records.get(slot);
     if (!holdsToken(current, token)) return false;
 
-    this.#settle(
-      slot,
-      settleRecord(current, "failed", request, this.#now(), request.ttlMs),
-    );
+    this.#settleInPlace(slot, current, "failed", request);
     return true;
   }
 
@@ -240,12 +235,31 @@ export class MemoryStore implements IdempotencyStore {
     if (this.#records.size > this.#maxEntries) this.#evict();
   }
 
-  #settle(slot: string, record: IdempotencyRecord): void {
-    // The map's order only serves eviction. With a bound, re-insert so the
-    // settled record moves to the young end; without one, replace it in
-    // place (a delete and an insert cost more on a map of many records).
-    if (this.#maxEntries !== Number.POSITIVE_INFINITY) this.#records.delete(slot);
-    this.#records.set(slot, record);
+  /**
+   * Settles the owner's record by changing it in place: the store owns it,
+   * and readers outside get copies (`get`, `list`) or read a claim outcome
+   * at once. One allocation less per execution, on a map that may hold
+   * millions of records. The map's order only serves eviction: with a
+   * bound, the settled record moves to the young end.
+   */
+  #settleInPlace(
+    slot: string,
+    current: IdempotencyRecord,
+    status: "completed" | "failed",
+    outcome: CompleteRequest | FailRequest,
+  ): void {
+    const now = this.#now();
+    const record = current as Mutable<IdempotencyRecord>;
+    record.status = status;
+    record.leaseUntil = 0;
+    record.result = (outcome as CompleteRequest).result;
+    record.error = (outcome as FailRequest).error;
+    record.completedAt = now;
+    record.expiresAt = now + outcome.ttlMs;
+    if (this.#maxEntries !== Number.POSITIVE_INFINITY) {
+      this.#records.delete(slot);
+      this.#records.set(slot, record);
+    }
   }
 
   #evict(): void {
