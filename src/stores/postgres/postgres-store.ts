@@ -380,13 +380,11 @@ function idValues(id: RecordId): string[] {
  * claimed by someone else at the same moment, so it is reported busy.
  */
 function outcomeOf(row: RecordRow, request: ClaimRequest): ClaimOutcome {
+  // An acquiring claim clears `error` in the same statement, so the row
+  // read back is the new owner's record as is.
   const record = fromRow(row);
   if (row.acquired === true) {
-    return {
-      kind: "acquired",
-      record: { ...record, error: undefined },
-      takenOver: row.taken_over,
-    };
+    return { kind: "acquired", record, takenOver: row.taken_over };
   }
 
   const now = Number(row.now_ms);
