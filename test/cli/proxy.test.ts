@@ -196,21 +196,10 @@ describe("idemkit proxy", () => {
   });
 
   it("with --scope-header, keeps equal keys of different tenants apart", async () => {
-    const scoped = startCli([
-      "proxy",
-      "--upstream",
-      upstream.url,
-      "--listen",
-      "127.0.0.1:0",
-      "--store",
-      "memory:",
-      "--scope-header",
-      "X-Tenant",
-    ]);
-    const url = (await waitForLine(scoped, READY))[1]!;
+    const scoped = await startProxy(["--scope-header", "X-Tenant"]);
     const before = upstream.posts;
     const send = (tenant: string) =>
-      fetch(`${url}/charges`, {
+      fetch(`${scoped.url}/charges`, {
         method: "POST",
         headers: { "idempotency-key": "tenant-key", "x-tenant": tenant },
         body: '{"amount":3}',
@@ -219,8 +208,7 @@ describe("idemkit proxy", () => {
     const a = await send("a");
     const b = await send("b");
     const again = await send("a");
-    scoped.kill("SIGTERM");
-    await finished(scoped);
+    await scoped.stop();
 
     expect([a.status, b.status, again.status]).toEqual([201, 201, 201]);
     expect(b.headers.get("idempotent-replayed")).toBeNull();
