@@ -6,6 +6,7 @@
 import type { HttpIdempotencyOptions, RequestView } from "./options.js";
 import { type HttpReply, tooLargeReply } from "./problem.js";
 import { IdempotencyProtocol, type Step } from "./protocol.js";
+import { concat, type ResponseHead, StreamRecorder } from "./recorder.js";
 
 /** A handler over Web requests and responses. */
 export type WebHandler = (request: Request) => Response | Promise<Response>;
@@ -92,7 +93,8 @@ export async function captureWebResponse(
     return response;
   }
   if (isStreamingType(type)) {
-    return new Response(recordingStream(stream, step, status, headers, limit), response);
+    const head = { status, headers };
+    return new Response(recordingStream(stream, step, head, limit), response);
   }
 
   const reader = stream.getReader();
@@ -195,23 +197,17 @@ function isStreamingType(contentType: string): boolean {
 }
 
 /**
- * The owner's streamed body, passed on chunk by chunk and copied while it
- * fits in `limit`; the end waits for the record. A source that fails gives
- * the key back (the client saw a broken response and may retry); a client
- * that leaves early gets the response recorded as not replayable, since the
- * handler ran.
+ * The owner's streamed body, passed on chunk by chunk through a recorder;
+ * its end waits for the record.
  */
 function recordingStream(
   source: ReadableStream<Uint8Array>,
   step: Extract<Step, { kind: "run" }>,
-  status: number,
-  headers: [string, string][],
+  head: ResponseHead,
   limit: number,
 ): ReadableStream<Uint8Array> {
   const reader = source.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let settled = false;
+  const recorder = new StreamRecorder(step, limit);
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
@@ -219,37 +215,20 @@ function recordingStream(
       try {
         read = await reader.read();
       } catch (error) {
-        if (!settled) step.fail(error);
-        settled = true;
+        recorder.broken(error);
         controller.error(error);
         return;
       }
       if (read.done) {
-        settled = true;
-        await step.finish({
-          status,
-          headers,
-          body: size <= limit ? concat(chunks, size) : undefined,
-          unavailableReason: `The response body was larger than ${limit} bytes`,
-        });
+        await recorder.end(head);
         controller.close();
         return;
       }
-      size += read.value.length;
-      if (size <= limit) chunks.push(read.value);
-      else chunks.length = 0;
+      recorder.add(read.value);
       controller.enqueue(read.value);
     },
     cancel(reason) {
-      if (!settled) {
-        settled = true;
-        void step.finish({
-          status,
-          headers,
-          body: undefined,
-          unavailableReason: "The client left before the response ended",
-        });
-      }
+      recorder.cut(head, "The client left before the response ended");
       return reader.cancel(reason);
     },
   });
@@ -267,17 +246,6 @@ function headerPairs(headers: Headers): [string, string][] {
 // Node Buffer pool, which the runtime accepts all the same.
 function asBody(bytes: Uint8Array): BodyInit {
   return bytes as Uint8Array<ArrayBuffer>;
-}
-
-function concat(chunks: Uint8Array[], size: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /** The chunks read so far, then the rest of the reader. */

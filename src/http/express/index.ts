@@ -17,6 +17,7 @@ import {
 import type { HttpIdempotencyOptions } from "../options.js";
 import { type HttpReply, tooLargeReply } from "../problem.js";
 import { IdempotencyProtocol, type Step } from "../protocol.js";
+import { type ResponseHead, StreamRecorder } from "../recorder.js";
 
 /** The parts of an Express request the middleware reads. */
 export interface ExpressRequestLike extends AsyncIterable<unknown> {
@@ -108,33 +109,22 @@ function record(
 ): void {
   const write = res.write;
   const end = res.end;
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let settled = false;
-
+  const recorder = new StreamRecorder(step, limit);
+  const head = (): ResponseHead => ({
+    status: res.statusCode,
+    headers: pickHeaders(replayHeaders, (name) => res.getHeader(name)),
+  });
   const keep = (chunk: unknown, encoding: unknown): void => {
     if (chunk === undefined || chunk === null || typeof chunk === "function") return;
-    if (size > limit) return;
-    const bytes =
+    if (recorder.overLimit) return;
+    recorder.add(
       typeof chunk === "string"
         ? Buffer.from(
             chunk,
             typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
           )
-        : Buffer.from(chunk as Uint8Array);
-    size += bytes.length;
-    if (size <= limit) chunks.push(bytes);
-  };
-  const finish = (reason?: string): Promise<void> => {
-    if (settled) return Promise.resolve();
-    settled = true;
-    const complete = size <= limit && reason === undefined;
-    return step.finish({
-      status: res.statusCode,
-      headers: pickHeaders(replayHeaders, (name) => res.getHeader(name)),
-      body: complete ? Buffer.concat(chunks) : undefined,
-      unavailableReason: reason ?? `The response body was larger than ${limit} bytes`,
-    });
+        : Buffer.from(chunk as Uint8Array),
+    );
   };
 
   res.write = function (this: ExpressResponseLike, ...args: unknown[]): boolean {
@@ -145,13 +135,15 @@ function record(
     keep(args[0], args[1]);
     res.write = write;
     res.end = end;
-    finish().then(() => end.apply(this, args));
+    recorder.end(head()).then(() => end.apply(this, args));
     return this;
   };
   res.on("close", () => {
     // Headers out but no end: the stream was cut. Before the headers, the
     // handler is still working and will call end().
-    if (res.headersSent) void finish("The connection closed before the response ended");
+    if (res.headersSent) {
+      recorder.cut(head(), "The connection closed before the response ended");
+    }
   });
 }
 

@@ -19,7 +19,6 @@
  * `onResponse` hook, which makes Fastify watch every response's stream.)
  */
 import { type Readable, Transform } from "node:stream";
-import type { CapturedResponse } from "../captured.js";
 import {
   type NodeHeaders,
   nodeRequestView,
@@ -29,6 +28,7 @@ import {
 import type { HttpIdempotencyOptions, RequestView } from "../options.js";
 import type { HttpReply } from "../problem.js";
 import { IdempotencyProtocol, type Step } from "../protocol.js";
+import { type ResponseHead, StreamRecorder } from "../recorder.js";
 
 /** The parts of a Fastify request the plugin reads. */
 export interface FastifyRequestLike {
@@ -163,7 +163,8 @@ export function idempotency(
       const status = reply.statusCode;
       const headers = pickHeaders(replayHeaders, (name) => reply.getHeader(name));
       if (isReadable(payload)) {
-        done(null, recordingStream(payload, step, status, headers, maxResponseBytes));
+        const head = { status, headers };
+        done(null, recordingStream(payload, step, head, maxResponseBytes));
         return;
       }
       step
@@ -220,53 +221,36 @@ function send(reply: FastifyReplyLike, value: HttpReply): FastifyReplyLike {
 }
 
 /**
- * The owner's stream payload, passed on chunk by chunk and copied while it
- * fits in `limit`. Its end waits for the record. A source that fails gives
- * the key back (the client saw a broken response and may retry); a client
- * that leaves early gets the response recorded as not replayable, since the
- * handler ran.
+ * The owner's stream payload, passed on chunk by chunk through a recorder;
+ * its end waits for the record.
  */
 function recordingStream(
   source: Readable,
   step: RunStep,
-  status: number,
-  headers: CapturedResponse["headers"],
+  head: ResponseHead,
   limit: number,
 ): Transform {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let settled = false;
-  const settle = (body: Uint8Array | undefined, reason: string): Promise<void> => {
-    settled = true;
-    return step.finish({ status, headers, body, unavailableReason: reason });
-  };
-
+  const recorder = new StreamRecorder(step, limit);
   const out = new Transform({
     transform(chunk: Buffer | string, _encoding, callback) {
       const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      size += bytes.length;
-      if (size <= limit) chunks.push(bytes);
-      else chunks.length = 0;
+      recorder.add(bytes);
       callback(null, bytes);
     },
     flush(callback) {
-      const body = size <= limit ? Buffer.concat(chunks, size) : undefined;
-      settle(body, `The response body was larger than ${limit} bytes`).then(
+      recorder.end(head).then(
         () => callback(),
         (error: unknown) => callback(error as Error),
       );
     },
   });
   source.once("error", (error) => {
-    if (!settled) {
-      settled = true;
-      step.fail(error);
-    }
+    recorder.broken(error);
     out.destroy(error);
   });
-  out.once("close", () => {
-    if (!settled) void settle(undefined, "The client left before the response ended");
-  });
+  out.once("close", () =>
+    recorder.cut(head, "The client left before the response ended"),
+  );
   source.pipe(out);
   return out;
 }
