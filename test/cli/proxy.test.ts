@@ -12,25 +12,16 @@ const READY = /listening on (http:\/\/127\.0\.0\.1:\d+)/;
 
 let upstream: TestUpstream;
 let proxyUrl: string;
-let proxy: ReturnType<typeof startCli>;
+let mainProxy: RunningProxy;
 
 beforeAll(async () => {
   upstream = await startUpstream();
-  proxy = startCli([
-    "proxy",
-    "--upstream",
-    upstream.url,
-    "--listen",
-    "127.0.0.1:0",
-    "--store",
-    `sqlite:${join(dir, "proxy.db")}`,
-  ]);
-  proxyUrl = (await waitForLine(proxy, READY))[1]!;
+  mainProxy = await startProxy([], `sqlite:${join(dir, "proxy.db")}`);
+  proxyUrl = mainProxy.url;
 });
 
 afterAll(async () => {
-  proxy.kill("SIGTERM");
-  await finished(proxy);
+  await mainProxy.stop();
   await upstream.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -45,10 +36,16 @@ const post = (key: string | undefined, body: string) =>
     body,
   });
 
-/** Starts a second proxy in front of the same upstream, on the memory store. */
+interface RunningProxy {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Starts a proxy in front of the test upstream (on the memory store unless told). */
 async function startProxy(
   flags: readonly string[],
-): Promise<{ url: string; stop: () => Promise<void> }> {
+  store = "memory:",
+): Promise<RunningProxy> {
   const child = startCli([
     "proxy",
     "--upstream",
@@ -56,7 +53,7 @@ async function startProxy(
     "--listen",
     "127.0.0.1:0",
     "--store",
-    "memory:",
+    store,
     ...flags,
   ]);
   const url = (await waitForLine(child, READY))[1]!;
