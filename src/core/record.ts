@@ -29,7 +29,11 @@ export interface StoredError {
   readonly final: boolean;
 }
 
-/** One stored record. Stores return copies; changing one changes nothing. */
+/**
+ * One stored record. `get` and `list` return copies. A claim outcome's
+ * record is a snapshot to read at once: an in-process store may hand out
+ * its own object and settle it later in place. Never change one.
+ */
 export interface IdempotencyRecord extends RecordId {
   /** SHA-256 of the canonical payload; `""` when fingerprinting is off. */
   readonly fingerprint: string;

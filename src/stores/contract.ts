@@ -35,7 +35,8 @@ export interface ClaimRequest {
  * 6. `in_progress`, lease live           → `busy`
  * 7. `in_progress`, lease expired        → `acquired`, `takenOver` (attempts + 1)
  *
- * `record` is the record after the claim (for `acquired`, the caller's own).
+ * `record` is the record after the claim (for `acquired`, the caller's own),
+ * to be read at once: an in-process store may settle the same object later.
  */
 export type ClaimOutcome =
   | {
