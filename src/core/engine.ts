@@ -21,7 +21,7 @@ import { claimError, inProgressError, reuseError } from "./engine-errors.js";
 import {
   asStoreError,
   IdempotencyConfigError,
-  type IdempotencyLeaseLostError,
+  IdempotencyLeaseLostError,
 } from "./errors.js";
 import {
   CHANNELS,
@@ -428,7 +428,14 @@ export class Idempotency {
       }
 
       if (!stored) {
-        this.#emit({ type: "lease_lost", id, attempt, token });
+        // Without a heartbeat this is where a lost lease is first seen:
+        // `ctx.signal` is aborted here too, for work the operation left
+        // running.
+        const error = new IdempotencyLeaseLostError(
+          `Lost the lease on key "${id.key}": its result was not recorded`,
+        );
+        ctx.loseLease(error);
+        this.#emit({ type: "lease_lost", id, attempt, token, error });
         logger.warn(
           { id, attempt },
           "idemkit: finished after losing the lease; the newer owner's record is kept",

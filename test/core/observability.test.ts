@@ -140,7 +140,7 @@ describe("events and log lines", () => {
     );
   });
 
-  it("tells a stale owner through an event and a warning that its result was not kept", async () => {
+  it("tells a stale owner through an event, a warning and its signal that its result was not kept", async () => {
     const store = new MemoryStore();
     const stuck = gate<string>();
     const { logger, lines } = recordingLogger();
@@ -154,13 +154,19 @@ describe("events and log lines", () => {
     });
     const next = new Idempotency({ store: anotherProcessView(store) });
 
-    const stale = dead.run("k", () => stuck.promise);
+    let signal: AbortSignal | undefined;
+    const stale = dead.run("k", (ctx) => {
+      signal = ctx.signal;
+      return stuck.promise;
+    });
     await sleep(80);
     await next.run("k", async () => "fresh");
     stuck.open("stale");
     await stale;
 
     expect(events.map((e) => e.type)).toEqual(["acquired", "lease_lost"]);
+    expect(signal?.aborted).toBe(true);
+    expect(signal?.reason).toMatchObject({ code: "IDEMKIT_LEASE_LOST" });
     expect(lines).toContainEqual(
       expect.objectContaining({
         level: "warn",
