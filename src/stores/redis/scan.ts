@@ -2,10 +2,15 @@
  * `list` and `stats` for the Redis store: `SCAN` with the prefix as a
  * `MATCH` pattern (never `KEYS`), on every master of a cluster.
  *
- * A page's cursor is `node.scanCursor.skip`: the master being scanned, the
- * `SCAN` cursor of the batch being read, and how many keys of that batch
- * were already handed out. Like `SCAN` itself, paging while keys change may
- * show a record twice or miss one written meanwhile.
+ * A page's cursor is `node.scanCursor.rest`: the master being scanned, the
+ * `SCAN` cursor to continue from, and the keys of the last batch that did
+ * not fit in the page (base64url JSON). A batch is never scanned twice:
+ * `SCAN` with the same cursor need not return the same keys again (the
+ * keyspace may be rehashing), so resuming "at the n-th key of that batch"
+ * would miss and repeat records. Each `SCAN` asks for about as many keys
+ * as the page still has room for, so the rest stays small. Like `SCAN`
+ * itself, paging while keys change may show a record twice or miss one
+ * written meanwhile.
  */
 import { IdempotencyStoreError } from "../../core/errors.js";
 import type { IdempotencyRecord } from "../../core/record.js";
@@ -25,8 +30,10 @@ export interface ScanContext {
 
 interface Position {
   node: number;
+  /** Where `SCAN` continues on that node, after `rest`. */
   cursor: string;
-  skip: number;
+  /** Keys already scanned but not yet handed out. */
+  rest: string[];
 }
 
 // Bounds the SCAN calls of one `list` page, so a sparse match over a large
@@ -45,15 +52,27 @@ export async function listRecords(
   let at = parseCursor(options.cursor);
 
   for (let scans = 0; scans < MAX_SCANS_PER_PAGE; scans++) {
-    const node = nodes[at.node];
-    if (node === undefined) return { records };
-    const [next, keys] = await scan(context, node, at.cursor, pattern);
-    const batch = keys.slice(at.skip);
+    let batch: string[];
+    let after: Position;
+    if (at.rest.length > 0) {
+      batch = at.rest;
+      after = { ...at, rest: [] };
+    } else {
+      const node = nodes[at.node];
+      if (node === undefined) return { records };
+      const room = Math.min(context.count, Math.max(limit - records.length, 10));
+      const [next, keys] = await scan(context, node, at.cursor, pattern, room);
+      batch = keys;
+      after =
+        next === "0"
+          ? { node: at.node + 1, cursor: "0", rest: [] }
+          : { node: at.node, cursor: next, rest: [] };
+    }
     const found = await Promise.all(batch.map((key) => read(context, key)));
 
     for (let i = 0; i < batch.length; i++) {
       if (records.length === limit) {
-        return { records, cursor: formatCursor({ ...at, skip: at.skip + i }) };
+        return { records, cursor: formatCursor({ ...after, rest: batch.slice(i) }) };
       }
       const record = found[i];
       if (record === undefined) continue;
@@ -62,10 +81,7 @@ export async function listRecords(
       records.push(record);
     }
 
-    at =
-      next === "0"
-        ? { node: at.node + 1, cursor: "0", skip: 0 }
-        : { ...at, cursor: next, skip: 0 };
+    at = after;
     if (at.node >= nodes.length) return { records };
     if (records.length === limit) return { records, cursor: formatCursor(at) };
   }
@@ -81,7 +97,7 @@ export async function countRecords(context: ScanContext): Promise<StoreStats> {
   for (const node of nodes) {
     let cursor = "0";
     do {
-      const [next, keys] = await scan(context, node, cursor, pattern);
+      const [next, keys] = await scan(context, node, cursor, pattern, context.count);
       const metas = await Promise.all(
         keys.map((key) =>
           context.call("read a status", () =>
@@ -110,9 +126,10 @@ async function scan(
   node: NodeCommand,
   cursor: string,
   pattern: string,
+  count: number,
 ): Promise<[string, string[]]> {
   const reply = await context.call("scan", () =>
-    node(["SCAN", cursor, "MATCH", pattern, "COUNT", String(context.count)]),
+    node(["SCAN", cursor, "MATCH", pattern, "COUNT", String(count)]),
   );
   if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
     throw new IdempotencyStoreError("Unexpected SCAN reply");
@@ -136,12 +153,31 @@ async function read(
 }
 
 function parseCursor(cursor: string | undefined): Position {
-  if (cursor === undefined) return { node: 0, cursor: "0", skip: 0 };
-  const match = /^(\d+)\.(\d+)\.(\d+)$/.exec(cursor);
-  if (match === null) throw new IdempotencyStoreError(`Not a list cursor: "${cursor}"`);
-  return { node: Number(match[1]), cursor: match[2] as string, skip: Number(match[3]) };
+  if (cursor === undefined) return { node: 0, cursor: "0", rest: [] };
+  const match = /^(\d+)\.(\d+)\.([A-Za-z0-9_-]*)$/.exec(cursor);
+  const rest = match === null ? undefined : restOf(match[3] as string);
+  if (match === null || rest === undefined) {
+    throw new IdempotencyStoreError(`Not a list cursor: "${cursor}"`);
+  }
+  return { node: Number(match[1]), cursor: match[2] as string, rest };
 }
 
 function formatCursor(at: Position): string {
-  return `${at.node}.${at.cursor}.${at.skip}`;
+  const rest =
+    at.rest.length === 0
+      ? ""
+      : Buffer.from(JSON.stringify(at.rest)).toString("base64url");
+  return `${at.node}.${at.cursor}.${rest}`;
+}
+
+/** The keys a cursor carries; `undefined` for anything else. */
+function restOf(encoded: string): string[] | undefined {
+  if (encoded === "") return [];
+  try {
+    const keys: unknown = JSON.parse(Buffer.from(encoded, "base64url").toString("utf8"));
+    if (Array.isArray(keys) && keys.every((key) => typeof key === "string")) return keys;
+  } catch {
+    // Not a cursor this module wrote.
+  }
+  return undefined;
 }
