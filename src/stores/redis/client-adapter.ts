@@ -76,7 +76,12 @@ export type NodeCommand = (args: string[]) => Promise<unknown>;
 export interface RedisConnection {
   /** Sends a command whose only key is `key`, to the node serving it. */
   keyed(key: string, args: string[]): Promise<unknown>;
-  /** One sender per master (one for a single server), for `SCAN`. */
+  /**
+   * One sender per master (one for a single server), for `SCAN`, always in
+   * the same order (by address): a `list` cursor names a master by its
+   * place in this list, and clients do not keep their own node order
+   * stable from call to call.
+   */
   masters(): Promise<NodeCommand[]>;
 }
 
@@ -111,8 +116,11 @@ function ioredisConnection(client: IoredisLike): RedisConnection {
   const cluster = client.isCluster === true && typeof client.nodes === "function";
   return {
     keyed: (_key, args) => send(args),
-    masters: async () =>
-      cluster ? (client.nodes?.("master") ?? []).map(sender) : [send],
+    masters: async () => {
+      if (!cluster) return [send];
+      const nodes = client.nodes?.("master") ?? [];
+      return byAddress(nodes, ioredisAddress).map(sender);
+    },
   };
 }
 
@@ -129,10 +137,29 @@ function nodeRedisClusterConnection(cluster: NodeRedisClusterLike): RedisConnect
   return {
     keyed: (key, args) => cluster.sendCommand(key, false, args),
     masters: async () => {
+      const masters = byAddress(
+        cluster.masters as readonly { readonly address?: string }[],
+        (master) => String(master.address),
+      );
       const clients = await Promise.all(
-        cluster.masters.map((master) => cluster.nodeClient(master as never)),
+        masters.map((master) => cluster.nodeClient(master as never)),
       );
       return clients.map((node) => (args: string[]) => node.sendCommand(args));
     },
   };
+}
+
+/** Where an ioredis cluster node listens (a node's own `options`). */
+function ioredisAddress(node: IoredisLike): string {
+  const { host, port } =
+    (node as { options?: { host?: string; port?: number } }).options ?? {};
+  return `${host}:${port}`;
+}
+
+/** `nodes` sorted by the address `addressOf` gives. */
+function byAddress<T>(nodes: readonly T[], addressOf: (node: T) => string): T[] {
+  return nodes
+    .map((node) => ({ node, address: addressOf(node) }))
+    .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
+    .map(({ node }) => node);
 }
