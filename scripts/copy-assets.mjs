@@ -1,6 +1,8 @@
 // Copies the non-TypeScript sources the stores read at run time (Lua
-// scripts, SQL files) from src/ to dist/, keeping their relative paths.
-import { cpSync, readdirSync, statSync } from "node:fs";
+// scripts, SQL files) from src/ to dist/, keeping their relative paths, and
+// makes the CLI entry executable: tsc writes it without the bit, and
+// `npx idemkit` in a checkout runs that file as it is.
+import { chmodSync, cpSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -18,3 +20,4 @@ function walk(dir) {
 }
 
 walk(src);
+chmodSync(join(dist, "cli", "main.js"), 0o755);
