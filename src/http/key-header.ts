@@ -72,7 +72,9 @@ export function formatIdempotencyKey(key: string): string {
 }
 
 function parseString(text: string): string | ParsedKey {
-  let key = "";
+  // Keys almost never hold escapes: the scan only checks, and the key is
+  // one slice of the value unless a backslash makes it rebuild the text.
+  let escaped = false;
   for (let i = 1; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code === 0x5c) {
@@ -80,19 +82,19 @@ function parseString(text: string): string | ParsedKey {
       if (next !== 0x22 && next !== 0x5c) {
         return refuse("A backslash in the key may only escape a quote or a backslash");
       }
-      key += text[i + 1];
+      escaped = true;
       i++;
     } else if (code === 0x22) {
       if (i !== text.length - 1) {
         return refuse("Unexpected text after the quoted key (two keys, or parameters?)");
       }
-      return key;
+      const inner = text.slice(1, i);
+      return escaped ? inner.replace(/\\(.)/g, "$1") : inner;
     } else if (code < 0x20 || code > 0x7e) {
       return refuse("The key holds a character outside printable ASCII");
-    } else {
-      key += text[i];
     }
-    if (key.length > MAX_LENGTH) {
+    // Escapes shorten the key; the length check on the result is exact.
+    if (i > MAX_LENGTH * 2 + 1) {
       return refuse(`The idempotency key is longer than ${MAX_LENGTH} characters`);
     }
   }
