@@ -6,7 +6,9 @@
  *
  * Rows: the raw baseline of the same round trips idemkit makes for a first
  * execution (`INSERT … ON CONFLICT DO NOTHING`, then `UPDATE`), idemkit
- * first executions (through the engine, and as bare store calls), replays, and a one-row update as the caller's own
+ * first executions (through the engine, as bare store calls, and as the
+ * store's own two statements sent by hand through the pool: the floor the
+ * store cannot beat), replays, and a one-row update as the caller's own
  * transaction vs inside `store.transaction()`. Round trips per operation
  * are counted at the pool. Connects to IDEMKIT_BENCH_PG_URL (default
  * postgres://postgres@127.0.0.1:5432/test) and drops its schema at the end.
@@ -16,6 +18,7 @@ import pg from "pg";
 import { Idempotency } from "../src/core/engine.js";
 import type { PgPool } from "../src/stores/postgres/client.js";
 import { PostgresStore } from "../src/stores/postgres/postgres-store.js";
+import { buildQueries } from "../src/stores/postgres/queries.js";
 import { measure, median, printTable } from "./support.js";
 
 const URL = process.env.IDEMKIT_BENCH_PG_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -91,6 +94,7 @@ async function runAll(scenarios: Scenario[]): Promise<Row[]> {
 
 const store = new PostgresStore({ pool, schema, sweepInterval: false });
 const idem = new Idempotency({ store, heartbeat: false });
+const statements = buildQueries(store.table);
 
 try {
   await store.migrate();
@@ -134,6 +138,23 @@ try {
         });
       },
     },
+    {
+      name: "the store's claim + complete statements, by hand",
+      op: async (i, _c, round) => {
+        const key = `hand-${round}-${i}`;
+        const claimed = await raw.query({
+          name: "bench-claim",
+          text: statements.claim,
+          values: ["hand", "", key, "", 30_000, 86_400_000],
+        });
+        await raw.query({
+          name: "bench-complete",
+          text: statements.complete,
+          values: ["hand", "", key, claimed.rows[0].token, "v42", 86_400_000],
+        });
+        trips += 2;
+      },
+    },
     // Keys of round 0's first executions, which ran just before.
     { name: "idemkit replays", op: (i) => idem.run(`first-0-${i}`, () => 42) },
     {
@@ -161,7 +182,7 @@ try {
   const rows = await runAll(scenarios);
 
   const base = rows[0]?.rate ?? 1;
-  const own = rows[4]?.rate ?? 1;
+  const own = rows[5]?.rate ?? 1;
   console.log(
     `\nPostgres ${(await raw.query("SHOW server_version")).rows[0].server_version}, pool 16, ${CALLERS} callers, ${OPS} ops × ${ROUNDS} rounds, round-robin (median)\n`,
   );
@@ -171,7 +192,7 @@ try {
       row.name,
       row.rate,
       row.trips.toFixed(2),
-      index >= 4
+      index >= 5
         ? `${(row.rate / own).toFixed(2)}× own tx`
         : `${(row.rate / base).toFixed(2)}×`,
     ]),

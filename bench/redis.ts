@@ -4,7 +4,9 @@
  * Throughput at 64 concurrent callers (ops/s):
  *   (a) raw baseline: `SET k v NX PX` then `SET k r PX` (a claim and a
  *       completion done by hand), and `GET` (a replay done by hand);
- *   (b) idemkit first executions, a fresh key per call;
+ *   (b) idemkit first executions, a fresh key per call, and the store's
+ *       claim and complete scripts sent by hand on fresh keys (the floor a
+ *       first execution cannot beat);
  *   (c) idemkit replays of completed keys, and the store's claim script
  *       sent by hand on the same keys (the floor a replay cannot beat).
  * Then one caller alone: median and p99 latency of a first execution and of
@@ -22,6 +24,7 @@ import { scripts } from "../src/stores/redis/scripts.js";
 import { measure, median, percentile, printTable } from "./support.js";
 
 const claimSha = scripts().get("claim")?.sha as string;
+const completeSha = scripts().get("complete")?.sha as string;
 
 const quick = process.argv.includes("--quick");
 const url =
@@ -91,7 +94,7 @@ async function run(driver: Driver, prefix: string): Promise<(string | number)[][
 
   // The four workloads take turns round by round, so a burst of load on
   // the machine hits them alike; each figure is the median of its rounds.
-  const rates: number[][] = [[], [], [], [], []];
+  const rates: number[][] = [[], [], [], [], [], []];
   const rate = async (slot: number, batch: () => Promise<void>) => {
     (rates[slot] as number[]).push(await measure(1, OPS, batch));
   };
@@ -130,14 +133,31 @@ async function run(driver: Driver, prefix: string): Promise<(string | number)[][
         ]),
       ),
     );
+    // The store's floor for a first execution: its two scripts by hand.
+    await rate(5, () =>
+      concurrently(OPS, async (i) => {
+        const key = recordKey(prefix, {
+          namespace: "default",
+          scope: "",
+          key: `hand-${keyOf(round, i)}`,
+        });
+        const reply = (await send([
+          "EVALSHA",
+          claimSha,
+          "1",
+          key,
+          "",
+          "30000",
+          "86400000",
+        ])) as [string, [string]];
+        const token = reply[1][0].split(" ", 2)[1] as string;
+        await send(["EVALSHA", completeSha, "1", key, token, RESULT_TEXT, "86400000"]);
+      }),
+    );
   }
-  const [rawClaims, firsts, rawGets, replays, scriptOnly] = rates.map(median) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const [rawClaims, firsts, rawGets, replays, scriptOnly, scriptsFirst] = rates.map(
+    median,
+  ) as [number, number, number, number, number, number];
 
   return [
     [driver.name, "raw SET NX PX + SET", rawClaims, "1.00×"],
@@ -146,6 +166,12 @@ async function run(driver: Driver, prefix: string): Promise<(string | number)[][
       "idemkit first execution",
       firsts,
       `${(firsts / rawClaims).toFixed(2)}×`,
+    ],
+    [
+      driver.name,
+      "claim + complete scripts alone, by hand (first execution)",
+      scriptsFirst,
+      `${(scriptsFirst / rawClaims).toFixed(2)}×`,
     ],
     [driver.name, "raw GET", rawGets, "1.00×"],
     [driver.name, "idemkit replay", replays, `${(replays / rawGets).toFixed(2)}×`],
