@@ -29,7 +29,7 @@ import {
   type IdempotencyEvent,
   type IdempotencyEventType,
 } from "./events.js";
-import { LeaseKeeper } from "./heartbeat.js";
+import { type KeptLease, LeaseKeeper } from "./heartbeat.js";
 import { validateKey, validateName, validateScope } from "./keys.js";
 import {
   type EngineSettings,
@@ -80,6 +80,22 @@ export interface RunOptions<T = unknown> extends ExecutionOptions {
 /** The operation `run` executes. */
 export type Operation<T> = (ctx: IdempotencyContext) => T | Promise<T>;
 
+/**
+ * What {@link Idempotency.claimNow} found: this caller owns the key, or
+ * the call is already settled (a replay, or a mismatch).
+ * @internal
+ */
+export type HeldClaim<T> =
+  | {
+      readonly kind: "owner";
+      /** Records the result; see {@link Idempotency.claimNow}. */
+      succeed(value: T): T | Promise<T>;
+      /** Records the failure; resolves once it is written (or logged). */
+      fail(error: unknown): Promise<void>;
+    }
+  /** A replay or a mismatch: what `run` would have returned. */
+  | { readonly kind: "settled"; readonly result: Promise<T> };
+
 /** The longest retry hint a busy key gives (`retryAfterMs`). */
 const BUSY_RETRY_HINT_MS = 1_000;
 
@@ -87,6 +103,15 @@ interface Flight {
   readonly fingerprint: string;
   /** Set right after the claim starts; a duplicate only reads it later. */
   promise: Promise<unknown> | undefined;
+}
+
+/** What an owner holds while its operation runs. */
+interface Ownership {
+  readonly id: RecordId;
+  readonly token: number;
+  readonly attempt: number;
+  readonly ctx: OwnerContext;
+  readonly heartbeat: KeptLease | undefined;
 }
 
 // Executions in flight, per store, so every engine over one store in this
@@ -146,32 +171,138 @@ export class Idempotency {
    */
   run<T>(key: string, operation: Operation<T>, options: RunOptions<T> = {}): Promise<T> {
     try {
-      validateKey(key);
       if (typeof operation !== "function") {
+        validateKey(key);
         throw new IdempotencyConfigError(
           `The operation must be a function, got ${typeof operation}`,
         );
       }
-      const name = options.name ?? "default";
-      validateName(name);
-      const scope = options.scope ?? "";
-      validateScope(scope);
-      const fingerprint =
-        options.fingerprint ??
-        (options.payload === undefined ? "" : hashValue(options.payload));
-      const settings = hasExecutionOverrides(options)
-        ? mergeExecution(this.settings.execution, options)
-        : this.settings.execution;
-      return this.execute(
-        { namespace: name, scope, key },
-        fingerprint,
-        settings,
-        operation,
-        options.keepResult,
-      );
+      const { id, fingerprint, settings } = this.#prepare(key, options);
+      return this.execute(id, fingerprint, settings, operation, options.keepResult);
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Claims `key` for a caller that runs the operation itself instead of
+   * handing it over as a callback: the HTTP layer, whose handler runs in
+   * the framework. Answers only when the store answers at once (an
+   * in-process store) and no call of this process holds the key; otherwise
+   * returns `undefined`, and the caller uses {@link Idempotency.run}.
+   *
+   * An owner must call exactly one of `succeed` and `fail`. `succeed`
+   * returns the value when the store recorded it at once, else a promise
+   * of it, and throws (or rejects with) `IdempotencyStoreError` when it
+   * cannot be recorded; duplicates of this process that joined the owner
+   * get what `run` would have given them.
+   * @internal
+   */
+  claimNow<T>(key: string, options: RunOptions<T> = {}): HeldClaim<T> | undefined {
+    const { store } = this.settings;
+    if (store.claimSync === undefined) return undefined;
+    const { id, fingerprint, settings } = this.#prepare(key, options);
+    const slot = slotOf(id);
+    if (this.#flights.has(slot)) return undefined;
+
+    let first: ClaimOutcome;
+    try {
+      first = store.claimSync({
+        id,
+        fingerprint,
+        leaseMs: settings.leaseMs,
+        ttlMs: settings.ttlMs,
+      });
+    } catch (error) {
+      throw claimError(store, id, error);
+    }
+    if (first.kind === "replay") {
+      let result: Promise<T>;
+      try {
+        result = Promise.resolve(this.#replay<T>(first.record));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      return { kind: "settled", result };
+    }
+    if (first.kind === "mismatch") {
+      this.#emit({ type: "mismatch", id });
+      return { kind: "settled", result: Promise.reject(reuseError(id)) };
+    }
+    if (first.kind !== "acquired") return undefined;
+
+    const owner = this.#begin(first.record, first.takenOver, settings);
+    // Duplicates of this process join this promise, as they join `run`'s.
+    let resolveFlight!: (value: T) => void;
+    let rejectFlight!: (error: unknown) => void;
+    const joined = new Promise<T>((resolve, reject) => {
+      resolveFlight = resolve;
+      rejectFlight = reject;
+    });
+    joined.catch(() => {}); // the owner hears its own failure; joiners theirs
+    const flight: Flight = {
+      fingerprint,
+      promise: traced(id.namespace, store.kind, joined),
+    };
+    this.#flights.set(slot, flight);
+    const land = (): void => {
+      if (this.#flights.get(slot) === flight) this.#flights.delete(slot);
+    };
+
+    return {
+      kind: "owner",
+      succeed: (value) => {
+        let settled: T | Promise<T>;
+        try {
+          settled = this.#settle(owner, value, options.keepResult, settings);
+        } catch (error) {
+          land();
+          rejectFlight(error);
+          throw error;
+        }
+        if (!(settled instanceof Promise)) {
+          land();
+          resolveFlight(settled);
+          return settled;
+        }
+        return settled.then(
+          (kept) => {
+            land();
+            resolveFlight(kept);
+            return kept;
+          },
+          (error: unknown) => {
+            land();
+            rejectFlight(error);
+            throw error;
+          },
+        );
+      },
+      fail: (error) =>
+        this.#failOwner(owner, error, settings).then(() => {
+          land();
+          rejectFlight(error);
+        }),
+    };
+  }
+
+  /** Validates a call's key, name and scope, and resolves its settings. */
+  #prepare(
+    key: string,
+    options: RunOptions<never> | RunOptions<unknown>,
+  ): { id: RecordId; fingerprint: string; settings: ExecutionSettings } {
+    validateKey(key);
+    const name = options.name ?? "default";
+    validateName(name);
+    const scope = options.scope ?? "";
+    validateScope(scope);
+    const fingerprint =
+      options.fingerprint ??
+      (options.payload === undefined ? "" : hashValue(options.payload));
+    const settings = hasExecutionOverrides(options)
+      ? mergeExecution(this.settings.execution, options)
+      : this.settings.execution;
+    return { id: { namespace: name, scope, key }, fingerprint, settings };
   }
 
   /**
@@ -353,112 +484,159 @@ export class Idempotency {
     flight?: Flight,
   ): Promise<T> {
     try {
-      const { store, logger } = this.settings;
-      const id: RecordId = {
-        namespace: record.namespace,
-        scope: record.scope,
-        key: record.key,
-      };
-      const { token, attempts: attempt } = record;
-      const ctx = new OwnerContext(
-        this.settings,
-        id,
-        attempt,
-        token,
-        record.steps,
-        this.#onLeaseLost,
-      );
-
-      if (this.#heard("acquired")) this.#emit({ type: "acquired", id, attempt, token });
-      else this.#count("acquired");
-      if (takenOver) {
-        this.#emit({ type: "taken_over", id, attempt, token });
-        logger.info(
-          { id, attempt },
-          "idemkit: took over a key whose owner's lease ran out",
-        );
-      }
-
-      const heartbeat =
-        settings.heartbeatMs > 0
-          ? this.#leases.keep(
-              {
-                store,
-                id,
-                token,
-                leaseMs: settings.leaseMs,
-                intervalMs: settings.heartbeatMs,
-                logger,
-              },
-              ctx,
-            )
-          : undefined;
-
+      const owner = this.#begin(record, takenOver, settings);
       let value: T;
       try {
         value = await (this.settings.asyncContext
-          ? runInContext(ctx, () => operation(ctx))
-          : operation(ctx));
+          ? runInContext(owner.ctx, () => operation(owner.ctx))
+          : operation(owner.ctx));
       } catch (error) {
-        heartbeat?.stop();
-        await this.#recordFailure(id, token, attempt, error, settings);
+        await this.#failOwner(owner, error, settings);
         throw error;
       }
-      heartbeat?.stop();
-
-      if (keepResult !== undefined && !keepResult(value)) {
-        await this.#release(id, token, attempt, settings);
-        return value;
-      }
-
-      const { codec, maxResultBytes } = this.settings;
-      const sealed = sealResult(codec, value, maxResultBytes, logger, id);
-      let stored: boolean;
-      try {
-        const completion = { result: sealed, ttlMs: settings.ttlMs };
-        stored =
-          store.completeSync !== undefined
-            ? store.completeSync(id, token, completion)
-            : await store.complete(id, token, completion);
-      } catch (error) {
-        throw asStoreError(
-          error,
-          `The operation ran, but its result could not be recorded for key "${id.key}"`,
-        );
-      }
-
-      if (!stored) {
-        // Without a heartbeat this is where a lost lease is first seen:
-        // `ctx.signal` is aborted here too, for work the operation left
-        // running.
-        const error = new IdempotencyLeaseLostError(
-          `Lost the lease on key "${id.key}": its result was not recorded`,
-        );
-        ctx.loseLease(error);
-        this.#emit({ type: "lease_lost", id, attempt, token, error });
-        logger.warn(
-          { id, attempt },
-          "idemkit: finished after losing the lease; the newer owner's record is kept",
-        );
-        return value;
-      }
-      if (this.#heard("completed")) {
-        const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
-        this.#emit({
-          type: "completed",
-          id,
-          attempt,
-          token,
-          resultUnavailable: unavailable,
-        });
-      } else this.#count("completed");
-      return value;
+      // An in-process store records the result at once: no await then.
+      const settled = this.#settle(owner, value, keepResult, settings);
+      return settled instanceof Promise ? await settled : settled;
     } finally {
       // Only the fast path of `execute` passes its flight; `#claimAndRun`
       // removes its own.
       if (slot !== undefined && this.#flights.get(slot) === flight)
         this.#flights.delete(slot);
     }
+  }
+
+  /** Starts an owner's run: its context, its events and its heartbeat. */
+  #begin(
+    record: IdempotencyRecord,
+    takenOver: boolean,
+    settings: ExecutionSettings,
+  ): Ownership {
+    const { store, logger } = this.settings;
+    const id: RecordId = {
+      namespace: record.namespace,
+      scope: record.scope,
+      key: record.key,
+    };
+    const { token, attempts: attempt } = record;
+    const ctx = new OwnerContext(
+      this.settings,
+      id,
+      attempt,
+      token,
+      record.steps,
+      this.#onLeaseLost,
+    );
+
+    if (this.#heard("acquired")) this.#emit({ type: "acquired", id, attempt, token });
+    else this.#count("acquired");
+    if (takenOver) {
+      this.#emit({ type: "taken_over", id, attempt, token });
+      logger.info(
+        { id, attempt },
+        "idemkit: took over a key whose owner's lease ran out",
+      );
+    }
+
+    const heartbeat =
+      settings.heartbeatMs > 0
+        ? this.#leases.keep(
+            {
+              store,
+              id,
+              token,
+              leaseMs: settings.leaseMs,
+              intervalMs: settings.heartbeatMs,
+              logger,
+            },
+            ctx,
+          )
+        : undefined;
+    return { id, token, attempt, ctx, heartbeat };
+  }
+
+  /** The operation threw: stops the heartbeat and records the failure. */
+  #failOwner(
+    owner: Ownership,
+    error: unknown,
+    settings: ExecutionSettings,
+  ): Promise<void> {
+    owner.heartbeat?.stop();
+    return this.#recordFailure(owner.id, owner.token, owner.attempt, error, settings);
+  }
+
+  /**
+   * The operation returned `value`: stops the heartbeat and records the
+   * result, fenced by the token. Returns the value itself when the store
+   * recorded it at once (an in-process store), else a promise of it; throws
+   * (or rejects with) `IdempotencyStoreError` when it cannot be recorded.
+   */
+  #settle<T>(
+    owner: Ownership,
+    value: T,
+    keepResult: ((value: T) => boolean) | undefined,
+    settings: ExecutionSettings,
+  ): T | Promise<T> {
+    owner.heartbeat?.stop();
+    const { id, token, attempt } = owner;
+    if (keepResult !== undefined && !keepResult(value)) {
+      return this.#release(id, token, attempt, settings).then(() => value);
+    }
+
+    const { store, codec, maxResultBytes, logger } = this.settings;
+    const sealed = sealResult(codec, value, maxResultBytes, logger, id);
+    const completion = { result: sealed, ttlMs: settings.ttlMs };
+    if (store.completeSync !== undefined) {
+      let stored: boolean;
+      try {
+        stored = store.completeSync(id, token, completion);
+      } catch (error) {
+        throw unrecorded(id, error);
+      }
+      return this.#completed(owner, value, sealed, stored);
+    }
+    let pending: Promise<boolean>;
+    try {
+      pending = store.complete(id, token, completion);
+    } catch (error) {
+      throw unrecorded(id, error);
+    }
+    return pending.then(
+      (stored) => this.#completed(owner, value, sealed, stored),
+      (error: unknown) => {
+        throw unrecorded(id, error);
+      },
+    );
+  }
+
+  /** After the completion: the events, and a lost lease when it was refused. */
+  #completed<T>(owner: Ownership, value: T, sealed: string, stored: boolean): T {
+    const { id, token, attempt, ctx } = owner;
+    if (!stored) {
+      // Without a heartbeat this is where a lost lease is first seen:
+      // `ctx.signal` is aborted here too, for work the operation left
+      // running.
+      const error = new IdempotencyLeaseLostError(
+        `Lost the lease on key "${id.key}": its result was not recorded`,
+      );
+      ctx.loseLease(error);
+      this.#emit({ type: "lease_lost", id, attempt, token, error });
+      this.settings.logger.warn(
+        { id, attempt },
+        "idemkit: finished after losing the lease; the newer owner's record is kept",
+      );
+      return value;
+    }
+    if (this.#heard("completed")) {
+      const unavailable = sealed.charCodeAt(0) === 117 ? sealed.slice(1) : undefined;
+      this.#emit({
+        type: "completed",
+        id,
+        attempt,
+        token,
+        resultUnavailable: unavailable,
+      });
+    } else this.#count("completed");
+    return value;
   }
 
   async #recordFailure(
@@ -554,6 +732,13 @@ export class Idempotency {
     if (onEvent === undefined && !CHANNELS[event.type].hasSubscribers) return;
     emit(onEvent, Object.assign({ store: store.kind }, event));
   }
+}
+
+function unrecorded(id: RecordId, error: unknown): Error {
+  return asStoreError(
+    error,
+    `The operation ran, but its result could not be recorded for key "${id.key}"`,
+  );
 }
 
 function clamp(value: number, low: number, high: number): number {

@@ -9,15 +9,19 @@
  * - `reply`: write this reply (a replay or a problem); the handler does not run.
  * - `run`: this caller owns the key. Run the handler, let its response go out
  *   live, and call `finish()` with what was sent, or `fail()` if it threw.
- *   `finish()` resolves once the record is written, so an adapter that waits
+ *   `finish()` resolves once the record is written (or returns `undefined`
+ *   when an in-process store wrote it at once), so an adapter that waits
  *   for it before ending the response guarantees that a retry sent after
- *   the answer arrived replays it.
+ *   the answer arrived replays it. Ending the response in the same tick
+ *   when nothing is left to wait for matters: Fastify, for one, does
+ *   extra work per request for a reply that is still open when its
+ *   handler's promise settles.
  *
  * Duplicates in one process share the owner's promise inside the engine;
  * the `ran` flag of each call tells the owner (its operation ran) from the
  * duplicates (it did not), which get a replay built from the stored value.
  */
-import { Idempotency } from "../core/engine.js";
+import { type HeldClaim, Idempotency } from "../core/engine.js";
 import { IdempotencyStoreError } from "../core/errors.js";
 import {
   type CapturedResponse,
@@ -49,8 +53,11 @@ export type Step =
   | { readonly kind: "reply"; readonly reply: HttpReply }
   | {
       readonly kind: "run";
-      /** Records what was sent; resolves once the record is written. */
-      finish(captured: CapturedResponse): Promise<void>;
+      /**
+       * Records what was sent; resolves once the record is written, or
+       * returns `undefined` when it is written already. Never rejects.
+       */
+      finish(captured: CapturedResponse): Promise<void> | undefined;
       /** The handler threw: the key becomes free for a retry. */
       fail(error: unknown): void;
     };
@@ -70,9 +77,12 @@ const noop = (): void => {};
 export class IdempotencyProtocol {
   readonly settings: HttpSettings;
   readonly #engine: Idempotency;
+  readonly #keep: (stored: StoredResponse) => boolean;
 
   constructor(options: HttpIdempotencyOptions) {
     this.settings = normalizeHttpOptions(options);
+    const { storeStatus } = this.settings;
+    this.#keep = (stored) => storeStatus(stored.status);
     this.#engine = new Idempotency({
       store: options.store,
       ttl: options.ttl,
@@ -126,6 +136,23 @@ export class IdempotencyProtocol {
         ? defaultScope(request, settings)
         : await settings.scope(request);
     const cors = request.header("origin") !== undefined;
+    const runOptions = {
+      name: settings.name,
+      scope,
+      fingerprint,
+      keepResult: this.#keep,
+    };
+
+    // An in-process store claims at once: the owner then records its
+    // response in the same tick it is sent.
+    let held: HeldClaim<StoredResponse> | undefined;
+    try {
+      held = this.#engine.claimNow<StoredResponse>(key, runOptions);
+    } catch (error) {
+      return reply(errorReply(error, settings.busyRetryAfterMs));
+    }
+    if (held?.kind === "owner") return this.#ownerStep(key, held);
+    if (held?.kind === "settled") return this.#duplicateStep(key, held.result, cors);
 
     return new Promise<Step>((resolveStep) => {
       let ran = false;
@@ -146,12 +173,7 @@ export class IdempotencyProtocol {
             });
           });
         },
-        {
-          name: settings.name,
-          scope,
-          fingerprint,
-          keepResult: (stored) => settings.storeStatus(stored.status),
-        },
+        runOptions,
       );
       written = run.then(noop, (error: unknown) => {
         if (ran) this.#logOwnerFailure(key, error);
@@ -159,19 +181,58 @@ export class IdempotencyProtocol {
 
       run.then(
         (stored) => {
-          if (ran) return;
-          if (!isStoredResponse(stored)) return resolveStep(reply(corrupt(key)));
-          // A duplicate that joined the running owner in this process shares
-          // its result even when it was not stored (a 5xx); the replay mark
-          // is then left off, so a client knows that a retry runs again.
-          const kept = settings.storeStatus(stored.status);
-          resolveStep(reply(replayOf(stored, cors, kept)));
+          if (!ran) resolveStep(this.#duplicateReply(key, stored, cors));
         },
         (error: unknown) => {
           if (!ran) resolveStep(reply(errorReply(error, settings.busyRetryAfterMs)));
         },
       );
     });
+  }
+
+  /** The step of an owner whose claim an in-process store granted at once. */
+  #ownerStep(
+    key: string,
+    held: Extract<HeldClaim<StoredResponse>, { kind: "owner" }>,
+  ): Step {
+    const { settings } = this;
+    return {
+      kind: "run",
+      finish: (captured) => {
+        try {
+          const settled = held.succeed(toStored(captured, settings));
+          if (!(settled instanceof Promise)) return undefined;
+          return settled.then(noop, (error: unknown) =>
+            this.#logOwnerFailure(key, error),
+          );
+        } catch (error) {
+          this.#logOwnerFailure(key, error);
+          return undefined;
+        }
+      },
+      fail: (error) => void held.fail(error),
+    };
+  }
+
+  /** The step of a call the engine settled without it: a replay or an error. */
+  #duplicateStep(
+    key: string,
+    result: Promise<StoredResponse>,
+    cors: boolean,
+  ): Promise<Step> {
+    return result.then(
+      (stored) => this.#duplicateReply(key, stored, cors),
+      (error: unknown) => reply(errorReply(error, this.settings.busyRetryAfterMs)),
+    );
+  }
+
+  #duplicateReply(key: string, stored: unknown, cors: boolean): Step {
+    if (!isStoredResponse(stored)) return reply(corrupt(key));
+    // A duplicate that joined the running owner in this process shares its
+    // result even when it was not stored (a 5xx); the replay mark is then
+    // left off, so a client knows that a retry runs again.
+    const kept = this.settings.storeStatus(stored.status);
+    return reply(replayOf(stored, cors, kept));
   }
 
   #logOwnerFailure(key: string, error: unknown): void {

@@ -44,9 +44,12 @@ export class StreamRecorder {
     else this.#chunks = [];
   }
 
-  /** The response ended; resolves once the record is written. */
-  end(head: ResponseHead): Promise<void> {
-    if (this.#settled) return Promise.resolve();
+  /**
+   * The response ended; resolves once the record is written, or returns
+   * `undefined` when there is nothing to wait for.
+   */
+  end(head: ResponseHead): Promise<void> | undefined {
+    if (this.#settled) return undefined;
     this.#settled = true;
     const fits = this.#size <= this.#limit;
     return this.#step.finish({

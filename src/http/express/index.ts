@@ -135,7 +135,9 @@ function record(
     keep(args[0], args[1]);
     res.write = write;
     res.end = end;
-    recorder.end(head()).then(() => end.apply(this, args));
+    const written = recorder.end(head());
+    if (written === undefined) end.apply(this, args);
+    else written.then(() => end.apply(this, args));
     return this;
   };
   res.on("close", () => {

@@ -167,17 +167,16 @@ export function idempotency(
         done(null, recordingStream(payload, step, head, maxResponseBytes));
         return;
       }
-      step
-        .finish({
-          status,
-          headers,
-          body: payloadBytes(payload),
-          unavailableReason: "The response was neither bytes, text nor a stream",
-        })
-        .then(
-          () => done(null, payload),
-          (error: unknown) => done(error as Error),
-        );
+      const written = step.finish({
+        status,
+        headers,
+        body: payloadBytes(payload),
+        unavailableReason: "The response was neither bytes, text nor a stream",
+      });
+      // Written already (an in-process store): the reply goes out in this
+      // tick, so it is sent by the time the handler's promise settles.
+      if (written === undefined) done(null, payload);
+      else written.then(() => done(null, payload));
     });
 
     /**
@@ -238,10 +237,9 @@ function recordingStream(
       callback(null, bytes);
     },
     flush(callback) {
-      recorder.end(head).then(
-        () => callback(),
-        (error: unknown) => callback(error as Error),
-      );
+      const written = recorder.end(head);
+      if (written === undefined) callback();
+      else written.then(() => callback());
     },
   });
   source.once("error", (error) => {
