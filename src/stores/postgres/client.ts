@@ -102,7 +102,7 @@ export function single(result: PgQueryResult | PgQueryResult[]): PgQueryResult {
  * so an unreachable server never hangs a caller (the driver's own attempt
  * may go on in the background; its outcome is then ignored).
  */
-export async function runQuery(
+export function runQuery(
   db: PgQueryable,
   text: string,
   values: unknown[],
@@ -110,28 +110,40 @@ export async function runQuery(
   what: string,
   name?: string,
 ): Promise<PgQueryResult> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          new IdempotencyStoreError(
-            `Postgres did not answer within ${timeoutMs} ms (${what})`,
-          ),
+  // One promise and one timer per query (no Promise.race): every claim and
+  // completion goes through here.
+  return new Promise<PgQueryResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(
+        new IdempotencyStoreError(
+          `Postgres did not answer within ${timeoutMs} ms (${what})`,
         ),
-      timeoutMs,
+      );
+    }, timeoutMs);
+    let query: Promise<PgQueryResult | PgQueryResult[]>;
+    try {
+      query =
+        name === undefined ? db.query(text, values) : db.query({ name, text, values });
+    } catch (error) {
+      clearTimeout(timer);
+      reject(asPgStoreError(error, what));
+      return;
+    }
+    query.then(
+      (result) => {
+        clearTimeout(timer);
+        try {
+          resolve(single(result));
+        } catch (error) {
+          reject(asPgStoreError(error, what));
+        }
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(asPgStoreError(error, what));
+      },
     );
   });
-
-  try {
-    const query =
-      name === undefined ? db.query(text, values) : db.query({ name, text, values });
-    return single(await Promise.race([query, timeout]));
-  } catch (error) {
-    throw asPgStoreError(error, what);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Wraps a driver error as `IdempotencyStoreError`, keeping it as `cause`. */

@@ -123,6 +123,9 @@ export class PostgresStore implements IdempotencyStore {
   // Statement names, unique per table (a name is bound to one text per
   // connection), or undefined when prepared statements are off.
   readonly #prefix: string | undefined;
+  // The statement name of each operation, built once: a name made per call
+  // is a new string the driver hashes again for its statement cache.
+  readonly #statementNames = new Map<string, string>();
   // Transactional executions in flight in this process, so duplicates
   // here join the running one instead of each holding a connection.
   readonly #flights = new Map<string, Promise<unknown>>();
@@ -363,8 +366,14 @@ export class PostgresStore implements IdempotencyStore {
 
   async #query(text: string, values: unknown[], what: string) {
     if (this.#closed) throw new IdempotencyStoreError("The postgres store is closed");
-    const name =
-      this.#prefix === undefined || what === "list" ? undefined : this.#prefix + what;
+    let name: string | undefined;
+    if (this.#prefix !== undefined && what !== "list") {
+      name = this.#statementNames.get(what);
+      if (name === undefined) {
+        name = this.#prefix + what;
+        this.#statementNames.set(what, name);
+      }
+    }
     return runQuery(this.#pool, text, values, this.#timeoutMs, what, name);
   }
 }
