@@ -1,33 +1,63 @@
 /**
- * One API server process for the cross-process test. Argument: JSON with
- * the Redis url, the store's key prefix, the counter key and the framework.
- * POST /charge counts each real run with Redis INCR (outside the store),
+ * One API server process for the cross-process tests. Argument: JSON with
+ * the framework and either a Redis store (url, key prefix, counter key) or
+ * a SQLite file (path, counter file). POST /charge counts each real run
+ * outside the store (Redis INCR, or a line appended to the counter file),
  * takes 500 ms, and answers 201. Prints `{"port": n}` once listening;
  * exits on SIGTERM.
  */
 
+import { appendFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import express from "express";
 import Fastify from "fastify";
 import { idempotency as expressIdempotency } from "../../../src/http/express/index.js";
 import { idempotency as fastifyIdempotency } from "../../../src/http/fastify/index.js";
+import type { IdempotencyStore } from "../../../src/stores/contract.js";
 import { RedisStore } from "../../../src/stores/redis/index.js";
+import { SqliteStore } from "../../../src/stores/sqlite/index.js";
 import { openClient } from "../../stores/redis/fixtures.js";
 
-interface Job {
-  url: string;
-  prefix: string;
-  counter: string;
-  framework: "express" | "fastify";
-}
+type Job =
+  | {
+      store: "redis";
+      url: string;
+      prefix: string;
+      counter: string;
+      framework: "express" | "fastify";
+    }
+  | {
+      store: "sqlite";
+      path: string;
+      counterFile: string;
+      framework: "express" | "fastify";
+    };
 
 const job = JSON.parse(process.argv[2] as string) as Job;
-const redis = await openClient("ioredis", job.url);
-const store = new RedisStore({ client: redis.client, prefix: job.prefix });
+let store: IdempotencyStore;
+let count: () => Promise<number | string>;
+let closeStore: () => Promise<void>;
+if (job.store === "redis") {
+  const redis = await openClient("ioredis", job.url);
+  store = new RedisStore({ client: redis.client, prefix: job.prefix });
+  count = async () => Number(await redis.command(["INCR", job.counter]));
+  closeStore = () => redis.close();
+} else {
+  // An in-process store: owners record their response in the same tick,
+  // and the file's lock is all the two processes share.
+  store = new SqliteStore({ path: job.path });
+  let runs = 0;
+  count = async () => {
+    const run = `${process.pid}:${++runs}`;
+    appendFileSync(job.counterFile, `${run}\n`);
+    return run;
+  };
+  closeStore = () => store.close();
+}
 const options = { store, lease: "10s" as const };
 
 async function charge(body: unknown): Promise<object> {
-  const n = Number(await redis.command(["INCR", job.counter]));
+  const n = await count();
   await new Promise((resolve) => setTimeout(resolve, 500));
   return { charged: body, run: n, pid: process.pid };
 }
@@ -57,6 +87,6 @@ if (job.framework === "express") {
 process.stdout.write(`${JSON.stringify({ port })}\n`);
 process.once("SIGTERM", async () => {
   await close();
-  await redis.close();
+  await closeStore();
   process.exit(0);
 });
