@@ -205,31 +205,14 @@ export class Idempotency {
     const slot = slotOf(id);
     if (this.#flights.has(slot)) return undefined;
 
-    let first: ClaimOutcome;
-    try {
-      first = store.claimSync({
-        id,
-        fingerprint,
-        leaseMs: settings.leaseMs,
-        ttlMs: settings.ttlMs,
-      });
-    } catch (error) {
-      throw claimError(store, id, error);
-    }
-    if (first.kind === "replay") {
-      let result: Promise<T>;
-      try {
-        result = Promise.resolve(this.#replay<T>(first.record));
-      } catch (error) {
-        result = Promise.reject(error);
-      }
-      return { kind: "settled", result };
-    }
-    if (first.kind === "mismatch") {
-      this.#emit({ type: "mismatch", id });
-      return { kind: "settled", result: Promise.reject(reuseError(id)) };
-    }
-    if (first.kind !== "acquired") return undefined;
+    const first = this.#claimAtOnce<T>({
+      id,
+      fingerprint,
+      leaseMs: settings.leaseMs,
+      ttlMs: settings.ttlMs,
+    });
+    if (first instanceof Promise) return { kind: "settled", result: first };
+    if (first?.kind !== "acquired") return undefined;
 
     const owner = this.#begin(first.record, first.takenOver, settings);
     // Duplicates of this process join this promise, as they join `run`'s.
@@ -284,6 +267,36 @@ export class Idempotency {
           rejectFlight(error);
         }),
     };
+  }
+
+  /**
+   * The claim of an in-process store, which answers at once. A replay or a
+   * mismatch settles here, as the promise the caller hands back, with no
+   * flight and no promise hop of the engine's; any other outcome is the
+   * caller's to act on. `undefined` when the store cannot claim at once.
+   */
+  #claimAtOnce<T>(request: ClaimRequest): ClaimOutcome | Promise<T> | undefined {
+    const { store } = this.settings;
+    if (store.claimSync === undefined) return undefined;
+    const { id } = request;
+    let first: ClaimOutcome;
+    try {
+      first = store.claimSync(request);
+    } catch (error) {
+      return Promise.reject(claimError(store, id, error));
+    }
+    if (first.kind === "replay") {
+      try {
+        return Promise.resolve(this.#replay<T>(first.record));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    if (first.kind === "mismatch") {
+      this.#emit({ type: "mismatch", id });
+      return Promise.reject(reuseError(id));
+    }
+    return first;
   }
 
   /** Validates a call's key, name and scope, and resolves its settings. */
@@ -352,22 +365,8 @@ export class Idempotency {
       ttlMs: settings.ttlMs,
     };
 
-    // An in-process store answers at once: a replay or a mismatch then
-    // settles here, without a flight or a promise hop of the engine's.
-    let first: ClaimOutcome | undefined;
-    if (store.claimSync !== undefined) {
-      try {
-        first = store.claimSync(request);
-        if (first.kind === "replay")
-          return Promise.resolve(this.#replay<T>(first.record));
-        if (first.kind === "mismatch") {
-          this.#emit({ type: "mismatch", id });
-          return Promise.reject(reuseError(id));
-        }
-      } catch (error) {
-        return Promise.reject(first === undefined ? claimError(store, id, error) : error);
-      }
-    }
+    const first = this.#claimAtOnce<T>(request);
+    if (first instanceof Promise) return first;
 
     // The flight is registered before the claim starts, and removed by the
     // claim's own `finally`, so no extra promise is made per call.

@@ -51,10 +51,13 @@ export class StreamRecorder {
   end(head: ResponseHead): Promise<void> | undefined {
     if (this.#settled) return undefined;
     this.#settled = true;
-    const fits = this.#size <= this.#limit;
+    // Nearly every response fits: its reason text is not built.
+    if (this.#size <= this.#limit) {
+      return this.#step.finish({ ...head, body: concat(this.#chunks, this.#size) });
+    }
     return this.#step.finish({
       ...head,
-      body: fits ? concat(this.#chunks, this.#size) : undefined,
+      body: undefined,
       unavailableReason: `The response body was larger than ${this.#limit} bytes`,
     });
   }

@@ -4,6 +4,7 @@
  * (tests adapt PGlite to it).
  */
 import { asStoreError, IdempotencyStoreError } from "../../core/errors.js";
+import { withDeadline } from "../deadline.js";
 
 /**
  * A query result: the rows and, for writes, how many rows changed.
@@ -110,40 +111,14 @@ export function runQuery(
   what: string,
   name?: string,
 ): Promise<PgQueryResult> {
-  // One promise and one timer per query (no Promise.race): every claim and
-  // completion goes through here.
-  return new Promise<PgQueryResult>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      reject(
-        new IdempotencyStoreError(
-          `Postgres did not answer within ${timeoutMs} ms (${what})`,
-        ),
-      );
-    }, timeoutMs);
-    let query: Promise<PgQueryResult | PgQueryResult[]>;
-    try {
-      query =
-        name === undefined ? db.query(text, values) : db.query({ name, text, values });
-    } catch (error) {
-      clearTimeout(timer);
-      reject(asPgStoreError(error, what));
-      return;
-    }
-    query.then(
-      (result) => {
-        clearTimeout(timer);
-        try {
-          resolve(single(result));
-        } catch (error) {
-          reject(asPgStoreError(error, what));
-        }
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(asPgStoreError(error, what));
-      },
-    );
-  });
+  return withDeadline(
+    () =>
+      name === undefined ? db.query(text, values) : db.query({ name, text, values }),
+    timeoutMs,
+    "Postgres",
+    what,
+    (error) => asPgStoreError(error, what),
+  ).then(single);
 }
 
 /** Wraps a driver error as `IdempotencyStoreError`, keeping it as `cause`. */

@@ -15,6 +15,7 @@ import type {
   ListPage,
   StoreStats,
 } from "../contract.js";
+import { withDeadline } from "../deadline.js";
 import { connect, type RedisClientLike, type RedisConnection } from "./client-adapter.js";
 import { recordKey } from "./key-layout.js";
 import { errorJson, recordFromClaim, recordFromHash, text } from "./record-fields.js";
@@ -245,34 +246,8 @@ export class RedisStore implements IdempotencyStore {
     if (this.#closed) {
       return Promise.reject(new IdempotencyStoreError("The Redis store is closed"));
     }
-
-    // One timer and one promise per call: this wraps every claim, so it
-    // avoids Promise.race and its extra promises. A call that times out
-    // may still settle later; that outcome is dropped.
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(
-          new IdempotencyStoreError(
-            `Redis did not answer within ${this.#timeoutMs} ms (${what})`,
-          ),
-        );
-      }, this.#timeoutMs);
-      let pending: Promise<T>;
-      try {
-        pending = run();
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      pending.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(asStoreError(error, `Redis failed (${what})`));
-        },
-      );
-    });
+    return withDeadline(run, this.#timeoutMs, "Redis", what, (error) =>
+      asStoreError(error, `Redis failed (${what})`),
+    );
   }
 }
